@@ -1,0 +1,1 @@
+"""Trained balise models and their model cards (shipped inside the package as ``balise.models``)."""

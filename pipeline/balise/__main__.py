@@ -1,0 +1,4 @@
+"""``python -m balise`` is the ``balise`` command."""
+from .cli import main
+
+main()

@@ -1,0 +1,235 @@
+"""Stage 4c — the passage classifier (scikit-learn estimator contract) and the keyword baseline.
+
+:class:`MarkerClassifier` is one calibrated logistic regression a label over TF-IDF of lemma n-grams, optionally
+joined by dense features (word vectors, entities, rupture signals). Decision thresholds are tuned per label by
+cross-validation on the training data only. Being linear, it can say which words weighed for each label.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .features import DenseFeatures, LemmaText, PassageFeatures, split_on_space
+from .markers import LABELS
+
+THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
+
+
+class MarkerClassifier(BaseEstimator, ClassifierMixin):
+    """Multi-label passage classifier: ``fit(X, Y)`` with ``X`` a list of :class:`PassageFeatures` and ``Y``
+    a 0/1 matrix with one column per label of :data:`balise.markers.LABELS`.
+
+    ``dense_parts`` empty gives the lemma-only model; the default adds vectors, entities, signals and length.
+    """
+
+    def __init__(
+        self,
+        dense_parts: tuple[str, ...] = ("vector", "entities", "signals", "length"),
+        dense_weight: float = 0.35,
+        C: float = 2.0,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int = 2,
+        calibration_folds: int = 3,
+        threshold_folds: int = 5,
+        random_state: int = 13,
+    ) -> None:
+        self.dense_parts = dense_parts
+        self.dense_weight = dense_weight
+        self.C = C
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.calibration_folds = calibration_folds
+        self.threshold_folds = threshold_folds
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+
+    def _make_features(self) -> FeatureUnion:
+        blocks: list[tuple[str, Any]] = [
+            (
+                "lemmas",
+                Pipeline(
+                    [
+                        ("text", LemmaText()),
+                        (
+                            "tfidf",
+                            TfidfVectorizer(
+                                tokenizer=split_on_space,
+                                token_pattern=None,
+                                lowercase=False,
+                                ngram_range=self.ngram_range,
+                                min_df=self.min_df,
+                                sublinear_tf=True,
+                                dtype=np.float64,
+                            ),
+                        ),
+                    ]
+                ),
+            )
+        ]
+        weights = {"lemmas": 1.0}
+        if self.dense_parts:
+            blocks.append(
+                ("dense", Pipeline([("dense", DenseFeatures(tuple(self.dense_parts))), ("scale", StandardScaler())]))
+            )
+            weights["dense"] = self.dense_weight
+        return FeatureUnion(blocks, transformer_weights=weights)
+
+    def _fit_models(self, matrix: Any, Y: np.ndarray) -> list[CalibratedClassifierCV]:
+        models = []
+        for j in range(Y.shape[1]):
+            base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000, solver="liblinear")
+            folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+            model = CalibratedClassifierCV(base, method="sigmoid", cv=folds)
+            model.fit(matrix, Y[:, j])
+            models.append(model)
+        return models
+
+    def fit(self, X: Sequence[PassageFeatures], Y: Any, tune_thresholds: bool = True) -> MarkerClassifier:
+        Y = np.asarray(Y, dtype=int)
+        if Y.ndim != 2 or Y.shape[1] != len(LABELS):
+            raise ValueError(f"Y must have one column per label ({len(LABELS)}), got shape {Y.shape}")
+        self.labels_ = list(LABELS)
+        self.features_ = self._make_features()
+        matrix = self.features_.fit_transform(list(X))
+        self.models_ = self._fit_models(matrix, Y)
+        self.coef_ = np.vstack(
+            [np.mean([c.estimator.coef_[0] for c in m.calibrated_classifiers_], axis=0) for m in self.models_]
+        )
+        self.n_lemma_features_ = len(self.features_.transformer_list[0][1].named_steps["tfidf"].vocabulary_)
+        self.thresholds_ = np.full(len(LABELS), 0.5)
+        if tune_thresholds:
+            self.oof_proba_ = self.cross_val_proba(X, Y)
+            self.thresholds_ = tune_thresholds_f1(Y, self.oof_proba_)
+        return self
+
+    def cross_val_proba(self, X: Sequence[PassageFeatures], Y: np.ndarray) -> np.ndarray:
+        """Out-of-fold probabilities on the training data (for thresholds and honest CV scores)."""
+        X = list(X)
+        proba = np.zeros(Y.shape, dtype=float)
+        folds = KFold(self.threshold_folds, shuffle=True, random_state=self.random_state)
+        for train, test in folds.split(X):
+            model = clone(self)
+            model.fit([X[i] for i in train], Y[train], tune_thresholds=False)
+            proba[test] = model.predict_proba([X[i] for i in test])
+        return proba
+
+    # ------------------------------------------------------------------ prediction
+
+    def predict_proba(self, X: Sequence[PassageFeatures]) -> np.ndarray:
+        """Calibrated probability of each label (columns in :data:`LABELS` order)."""
+        if len(X) == 0:
+            return np.zeros((0, len(LABELS)))
+        matrix = self.features_.transform(list(X))
+        return np.column_stack([m.predict_proba(matrix)[:, 1] for m in self.models_])
+
+    def predict(self, X: Sequence[PassageFeatures]) -> np.ndarray:
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def explain(self, record: PassageFeatures, label_index: int, top_k: int = 4) -> list[tuple[int, int, float]]:
+        """The lemma n-grams of ``record`` that pushed most towards a label: ``(start, end, weight)``.
+
+        Weight is the n-gram's contribution to the logit (TF-IDF value × coefficient), so weights of different
+        passages are comparable for one label.
+        """
+        tfidf: TfidfVectorizer = self.features_.transformer_list[0][1].named_steps["tfidf"]
+        row = tfidf.transform([record.lemma_text]).tocsr()
+        if row.nnz == 0:
+            return []
+        coef = self.coef_[label_index, : self.n_lemma_features_]
+        contributions = row.data * coef[row.indices]
+        order = np.argsort(-contributions)
+        names = tfidf.get_feature_names_out()
+        found: list[tuple[int, int, float]] = []
+        used: set[tuple[int, int]] = set()
+        for k in order:
+            weight = float(contributions[k])
+            if weight <= 0 or len(found) >= top_k:
+                break
+            for start, end in _occurrences(record, names[row.indices[k]].split(" "))[:2]:
+                if (start, end) not in used:
+                    used.add((start, end))
+                    found.append((start, end, round(weight, 4)))
+        return found
+
+
+def _occurrences(record: PassageFeatures, gram: list[str]) -> list[tuple[int, int]]:
+    n = len(gram)
+    spans = []
+    for i in range(len(record.lemmas) - n + 1):
+        if record.lemmas[i : i + n] == gram:
+            spans.append((record.offsets[i][0], record.offsets[i + n - 1][1]))
+    return spans
+
+
+def tune_thresholds_f1(Y: np.ndarray, proba: np.ndarray, grid: np.ndarray = THRESHOLD_GRID) -> np.ndarray:
+    """Per label, the threshold that maximises F1 on out-of-fold probabilities (middle of ties)."""
+    thresholds = []
+    for j in range(Y.shape[1]):
+        scores = []
+        for t in grid:
+            pred = proba[:, j] >= t
+            tp = np.sum(pred & (Y[:, j] == 1))
+            fp = np.sum(pred & (Y[:, j] == 0))
+            fn = np.sum(~pred & (Y[:, j] == 1))
+            scores.append(2 * tp / max(1, 2 * tp + fp + fn))
+        scores_arr = np.array(scores)
+        best = np.flatnonzero(scores_arr >= scores_arr.max() - 1e-9)
+        thresholds.append(float(grid[best[len(best) // 2]]))
+    return np.array(thresholds)
+
+
+# --------------------------------------------------------------------------------------------- baseline
+
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    "beneficiaires": ("habitant", "usager", "bénéficiaire", "participatif", "participation", "co-construction",
+                      "pair", "pouvoir d'agir"),
+    "ancrage_territorial": ("territoire", "territorial", "local", "quartier", "commune", "diagnostic"),
+    "gouvernance": ("gouvernance", "comité de pilotage", "collège", "scic", "conseil d'administration",
+                    "coopérative", "copilotage"),
+    "accessibilite_service": ("accès", "accessible", "gratuit", "mobile", "proximité", "accompagnement",
+                              "aller-vers", "solidaire"),
+    "rupture": ("innovant", "innovation", "nouveau", "rupture", "désormais", "première", "inédit", "novateur"),
+    "changement_social": ("changement", "essaimage", "impact", "autonomie", "généralisé", "transformation",
+                          "pérenniser", "dupliquer"),
+}
+
+
+class KeywordBaseline(BaseEstimator, ClassifierMixin):
+    """The plain keyword list: a label fires when one of its words appears (lemmas or text). Nothing is learnt;
+    ``fit`` exists so that it runs through the same evaluation as the real model."""
+
+    def __init__(self, keywords: dict[str, tuple[str, ...]] | None = None) -> None:
+        self.keywords = keywords
+
+    def fit(self, X: Sequence[PassageFeatures], Y: Any = None) -> KeywordBaseline:
+        self.keywords_ = self.keywords or KEYWORDS
+        return self
+
+    def predict_proba(self, X: Sequence[PassageFeatures]) -> np.ndarray:
+        keywords = getattr(self, "keywords_", self.keywords or KEYWORDS)
+        out = np.zeros((len(X), len(LABELS)))
+        for i, record in enumerate(X):
+            haystack = f" {record.lemma_text} "
+            for j, label in enumerate(LABELS):
+                if any(f" {word} " in haystack or f" {word}" in haystack for word in keywords[label]):
+                    out[i, j] = 1.0
+        return out
+
+    def predict(self, X: Sequence[PassageFeatures]) -> np.ndarray:
+        return self.predict_proba(X).astype(int)
+
+
+def stack_dense(blocks: list[Any]) -> Any:
+    """Horizontal stack that keeps sparse matrices sparse."""
+    return sparse.hstack(blocks).tocsr() if any(sparse.issparse(b) for b in blocks) else np.hstack(blocks)

@@ -1,0 +1,236 @@
+"""Honest evaluation: per-label precision, recall and F1, the keyword baseline beside the model, the most
+frequent confusions, calibration (Brier score, reliability table) and rupture-signal span scores.
+
+Gold data is scored at the level it is annotated: a gold passage is one document made of that passage; a
+document of a real-data file (``id``, ``text``, ``labels``) is labelled by any of its passages.
+"""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .classifier import KeywordBaseline
+from .extract import Document, normalise_text
+from .features import PassageFeatures
+from .markers import LABELS
+from .preprocess import paragraph_spans
+from .signals import Signal
+from .tagger import Tagger
+
+
+@dataclass
+class LabelScores:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class Scores:
+    per_label: dict[str, LabelScores]
+    macro_f1: float
+    micro_f1: float
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "macro_f1": round(self.macro_f1, 4),
+            "micro_f1": round(self.micro_f1, 4),
+            "per_label": {
+                label: {k: round(v, 4) if isinstance(v, float) else v for k, v in s.__dict__.items()}
+                for label, s in self.per_label.items()
+            },
+        }
+
+
+@dataclass
+class Evaluation:
+    model: Scores
+    baseline: Scores
+    confusions: list[tuple[str, str, int]]
+    brier: dict[str, float]
+    reliability: list[dict[str, float]]
+    signals: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.to_dict(),
+            "keyword_baseline": self.baseline.to_dict(),
+            "confusions": [{"missed": a, "predicted_instead": b, "count": n} for a, b, n in self.confusions],
+            "brier": {k: round(v, 4) for k, v in self.brier.items()},
+            "reliability": self.reliability,
+            "signals": self.signals,
+        }
+
+
+def scores(Y: np.ndarray, P: np.ndarray) -> Scores:
+    per_label = {}
+    tp_all = fp_all = fn_all = 0
+    for j, label in enumerate(LABELS):
+        tp = int(np.sum((P[:, j] == 1) & (Y[:, j] == 1)))
+        fp = int(np.sum((P[:, j] == 1) & (Y[:, j] == 0)))
+        fn = int(np.sum((P[:, j] == 0) & (Y[:, j] == 1)))
+        tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
+        per_label[label] = LabelScores(precision, recall, f1, int(Y[:, j].sum()))
+    macro = float(np.mean([s.f1 for s in per_label.values()]))
+    micro = 2 * tp_all / max(1, 2 * tp_all + fp_all + fn_all)
+    return Scores(per_label, macro, micro, len(Y))
+
+
+def confusions(Y: np.ndarray, P: np.ndarray, top: int = 8) -> list[tuple[str, str, int]]:
+    """Pairs (gold label missed, other label predicted instead) counted over items."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for y, p in zip(Y, P):
+        missed = [LABELS[j] for j in range(len(LABELS)) if y[j] and not p[j]]
+        extra = [LABELS[j] for j in range(len(LABELS)) if p[j] and not y[j]]
+        for a in missed:
+            for b in extra:
+                counts[(a, b)] += 1
+            if not extra:
+                counts[(a, "(nothing)")] += 1
+        if not missed:
+            for b in extra:
+                counts[("(nothing)", b)] += 1
+    return [(a, b, n) for (a, b), n in counts.most_common(top)]
+
+
+def calibration(Y: np.ndarray, proba: np.ndarray, bins: int = 10) -> tuple[dict[str, float], list[dict[str, float]]]:
+    brier = {label: float(np.mean((proba[:, j] - Y[:, j]) ** 2)) for j, label in enumerate(LABELS)}
+    flat_p, flat_y = proba.ravel(), Y.ravel()
+    table = []
+    edges = np.linspace(0, 1, bins + 1)
+    for k in range(bins):
+        low, high = edges[k], edges[k + 1]
+        mask = (flat_p >= low) & ((flat_p < high) if k < bins - 1 else (flat_p <= high))
+        if mask.any():
+            table.append({"bin": f"{low:.1f}-{high:.1f}", "n": int(mask.sum()),
+                          "mean_predicted": round(float(flat_p[mask].mean()), 3),
+                          "observed_rate": round(float(flat_y[mask].mean()), 3)})
+    return brier, table
+
+
+# --------------------------------------------------------------------------------------------- signals
+
+
+def signal_scores(gold: Sequence[Sequence[tuple[int, int, str]]], found: Sequence[Sequence[Signal]]) -> dict[str, Any]:
+    """Span precision and recall with overlap matching (a found span is right when it overlaps a gold span of
+    the same family), overall and per family."""
+    out: dict[str, Any] = {}
+    for family in (None, "contrast", "rupture_verb", "first", "shift"):
+        tp_p = n_found = tp_r = n_gold = 0
+        for g, f in zip(gold, found):
+            g_spans = [(s, e) for s, e, fam in g if family is None or fam == family]
+            f_spans = [(s.start, s.end) for s in f if family is None or s.family == family]
+            g_fam = [(s, e, fam) for s, e, fam in g]
+            f_fam = [(s.start, s.end, s.family) for s in f]
+            n_found += len(f_spans)
+            n_gold += len(g_spans)
+            tp_p += sum(1 for s, e, fam in f_fam if (family is None or fam == family)
+                        and any(s < ge and gs < e and fam == gf for gs, ge, gf in g_fam))
+            tp_r += sum(1 for s, e, fam in g_fam if (family is None or fam == family)
+                        and any(s < fe and fs < e and fam == ff for fs, fe, ff in f_fam))
+        precision = tp_p / n_found if n_found else 0.0
+        recall = tp_r / n_gold if n_gold else 0.0
+        out[family or "all"] = {"precision": round(precision, 4), "recall": round(recall, 4),
+                                "found": n_found, "gold": n_gold}
+    return out
+
+
+# --------------------------------------------------------------------------------------------- running
+
+
+def _document_features(
+    tagger: Tagger, records: Sequence[dict[str, Any]], batch_size: int = 64, n_process: int = 1
+) -> list[tuple[list[PassageFeatures], list[Signal]]]:
+    """Passage features and signals of each record, through the same path as annotation."""
+    texts = [normalise_text(r["text"]) for r in records]
+    items = []
+    for i, text in enumerate(texts):
+        for start, end in paragraph_spans(text):
+            items.append((text[start:end], (i, start)))
+    per_record: list[tuple[list[PassageFeatures], list[Signal]]] = [([], []) for _ in records]
+    for doc, (i, start) in tagger.nlp.pipe(items, as_tuples=True, batch_size=batch_size, n_process=n_process):
+        features, _spans, signals = tagger._passages_of(doc, start)
+        per_record[i][0].extend(features)
+        per_record[i][1].extend(signals)
+    return per_record
+
+
+def _document_proba(model: Any, per_record: list[tuple[list[PassageFeatures], list[Signal]]]) -> np.ndarray:
+    flat = [f for features, _ in per_record for f in features]
+    proba = model.predict_proba(flat) if flat else np.zeros((0, len(LABELS)))
+    out = np.zeros((len(per_record), len(LABELS)))
+    position = 0
+    for i, (features, _) in enumerate(per_record):
+        if features:
+            out[i] = proba[position : position + len(features)].max(axis=0)
+        position += len(features)
+    return out
+
+
+def evaluate_records(tagger: Tagger, records: Sequence[dict[str, Any]], n_process: int = 1) -> Evaluation:
+    """Score the tagger and the keyword baseline on gold records (passages or whole documents)."""
+    per_record = _document_features(tagger, records, n_process=n_process)
+    Y = np.array([[int(label in r.get("labels", [])) for label in LABELS] for r in records], dtype=int)
+    classifier = tagger.bundle.classifier
+    proba = _document_proba(classifier, per_record)
+    P = (proba >= classifier.thresholds_).astype(int)
+    baseline = KeywordBaseline().fit([])
+    B = (_document_proba(baseline, per_record) >= 0.5).astype(int)
+    brier, table = calibration(Y, proba)
+    evaluation = Evaluation(scores(Y, P), scores(Y, B), confusions(Y, P), brier, table)
+    if records and all("signals" in r for r in records):
+        gold_signals = [[tuple(s) for s in r["signals"]] for r in records]
+        evaluation.signals = signal_scores(gold_signals, [signals for _, signals in per_record])  # type: ignore[arg-type]
+    for r, y, p, row in zip(records, Y, P, proba):
+        if (y != p).any():
+            evaluation.errors.append({
+                "id": r.get("id"), "genre": r.get("genre"),
+                "missed": [LABELS[j] for j in range(len(LABELS)) if y[j] and not p[j]],
+                "extra": [LABELS[j] for j in range(len(LABELS)) if p[j] and not y[j]],
+                "scores": {LABELS[j]: round(float(row[j]), 3) for j in range(len(LABELS))},
+            })
+    return evaluation
+
+
+def format_evaluation(evaluation: Evaluation, title: str = "") -> str:
+    """A plain-text report (the same numbers go to the model card)."""
+    m, b = evaluation.model, evaluation.baseline
+    lines = [title] if title else []
+    lines.append(f"{'label':24} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}   {'baseline F1':>11}")
+    for label in LABELS:
+        s, k = m.per_label[label], b.per_label[label]
+        lines.append(f"{label:24} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.support:8d}   {k.f1:11.3f}")
+    lines.append(f"{'macro F1':24} {'':6} {'':6} {m.macro_f1:6.3f} {m.n:8d}   {b.macro_f1:11.3f}")
+    lines.append(f"{'micro F1':24} {'':6} {'':6} {m.micro_f1:6.3f} {'':8}   {b.micro_f1:11.3f}")
+    lines.append("")
+    lines.append("Brier score: " + ", ".join(f"{k} {v:.3f}" for k, v in evaluation.brier.items()))
+    lines.append("Most frequent confusions (gold missed → predicted instead):")
+    for a, c, n in evaluation.confusions:
+        lines.append(f"  {a} → {c}: {n}")
+    if evaluation.signals:
+        lines.append("Rupture signals (overlap match):")
+        for family, s in evaluation.signals.items():
+            lines.append(f"  {family:13} P {s['precision']:.3f}  R {s['recall']:.3f}  (found {s['found']}, "
+                         f"gold {s['gold']})")
+    return "\n".join(lines)
+
+
+def dump_errors(evaluation: Evaluation, path: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for error in evaluation.errors:
+            handle.write(json.dumps(error, ensure_ascii=False) + "\n")
+
+
+__all__ = ["Document", "Evaluation", "evaluate_records", "format_evaluation", "scores", "signal_scores"]

@@ -1,0 +1,130 @@
+"""Stage 4b — what the classifier sees of a passage, computed once from spaCy's analysis.
+
+A :class:`PassageFeatures` record is plain data (picklable, no spaCy objects), so that training can cache
+it and worker processes can send it back cheaply. The scikit-learn transformers below turn a list of records
+into a feature matrix.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .signals import FAMILIES, Signal
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
+
+ENTITY_LABELS = ("LOC", "ORG", "PER", "MISC")
+NUMBER = "<num>"
+
+
+@dataclass
+class PassageFeatures:
+    """Lemmas with their character offsets, the mean word vector, entity and signal counts of a passage."""
+
+    lemmas: list[str]
+    offsets: list[tuple[int, int]]
+    vector: np.ndarray
+    entities: dict[str, int] = field(default_factory=dict)
+    signals: dict[str, int] = field(default_factory=dict)
+    n_tokens: int = 0
+
+    @property
+    def lemma_text(self) -> str:
+        return " ".join(self.lemmas)
+
+
+def normalise_lemma(token: Any) -> str | None:
+    """Lowercased lemma; numbers collapse to one symbol; punctuation and spaces are dropped."""
+    if token.is_space or token.is_punct:
+        return None
+    if token.like_num or token.pos_ == "NUM":
+        return NUMBER
+    lemma = (token.lemma_ or token.text).lower().replace(" ", "_")
+    return lemma.replace("’", "'")
+
+
+def featurize(span: Span, signals: Sequence[Signal] = (), offset: int = 0) -> PassageFeatures:
+    """Features of a passage ``span`` whose document starts at ``offset`` in the source text."""
+    lemmas: list[str] = []
+    offsets: list[tuple[int, int]] = []
+    vectors = []
+    for token in span:
+        lemma = normalise_lemma(token)
+        if lemma is None:
+            continue
+        lemmas.append(lemma)
+        offsets.append((token.idx + offset, token.idx + len(token.text) + offset))
+        if token.has_vector and not token.is_stop:
+            vectors.append(token.vector)
+    width = span.doc.vocab.vectors_length or 1
+    vector = np.mean(vectors, axis=0).astype(np.float32) if vectors else np.zeros(width, dtype=np.float32)
+    entities: dict[str, int] = {}
+    for ent in span.ents:
+        entities[ent.label_] = entities.get(ent.label_, 0) + 1
+    counts: dict[str, int] = {}
+    for signal in signals:
+        counts[signal.family] = counts.get(signal.family, 0) + 1
+    return PassageFeatures(lemmas, offsets, vector, entities, counts, len(span))
+
+
+# --------------------------------------------------------------------------------------------- transformers
+
+
+def split_on_space(text: str) -> list[str]:
+    """Tokenizer for lemma strings (module level so that fitted vectorizers pickle)."""
+    return text.split()
+
+
+class LemmaText(BaseEstimator, TransformerMixin):
+    """Records → lemma strings, for a ``TfidfVectorizer``."""
+
+    def fit(self, X: Sequence[PassageFeatures], y: Any = None) -> LemmaText:
+        return self
+
+    def transform(self, X: Sequence[PassageFeatures]) -> list[str]:
+        return [record.lemma_text for record in X]
+
+
+class DenseFeatures(BaseEstimator, TransformerMixin):
+    """Records → a dense matrix: word vectors, entity counts, signal counts, length.
+
+    ``parts`` picks the blocks, so that the evaluation can compare feature sets with one class.
+    """
+
+    def __init__(self, parts: tuple[str, ...] = ("vector", "entities", "signals", "length")) -> None:
+        self.parts = parts
+
+    def fit(self, X: Sequence[PassageFeatures], y: Any = None) -> DenseFeatures:
+        return self
+
+    def transform(self, X: Sequence[PassageFeatures]) -> np.ndarray:
+        rows = []
+        for record in X:
+            blocks: list[np.ndarray] = []
+            if "vector" in self.parts:
+                blocks.append(record.vector.astype(np.float64))
+            if "entities" in self.parts:
+                blocks.append(np.log1p([record.entities.get(label, 0) for label in ENTITY_LABELS]))
+            if "signals" in self.parts:
+                blocks.append(np.array([min(record.signals.get(f, 0), 3) for f in FAMILIES], dtype=np.float64))
+            if "length" in self.parts:
+                blocks.append(np.array([np.log1p(record.n_tokens)]))
+            rows.append(np.concatenate(blocks) if blocks else np.zeros(0))
+        return np.vstack(rows) if rows else np.zeros((0, 0))
+
+    def feature_names(self, width: int) -> list[str]:
+        names: list[str] = []
+        if "vector" in self.parts:
+            names += [f"vector_{i}" for i in range(width)]
+        if "entities" in self.parts:
+            names += [f"entities_{label}" for label in ENTITY_LABELS]
+        if "signals" in self.parts:
+            names += [f"signal_{family}" for family in FAMILIES]
+        if "length" in self.parts:
+            names.append("length")
+        return names

@@ -1,0 +1,199 @@
+"""Stage 4a — rupture signals: the words that show a break with existing practice.
+
+Rules over lemmas and structure (spaCy ``Matcher``), in the four families of the codebook. False friends are
+excluded by construction (the noun *rupture* is never a cue) or by a filter (*une première réunion*,
+*un roman inédit*, a *ne … plus* that contrasts nothing).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span, Token
+
+SPAN_KEY = "balise_signals"
+FAMILIES = ("contrast", "rupture_verb", "first", "shift")
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A cue in a text: ``text[start:end]`` belongs to ``family``."""
+
+    start: int
+    end: int
+    family: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "family": self.family, "text": self.text}
+
+
+_APOS = ["'", "’"]
+_JUSQU = {"LOWER": {"IN": ["jusqu'", "jusqu’", "jusque"]}}
+_NE = {"LOWER": {"IN": ["ne", "n'", "n’"]}}
+
+PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
+    "contrast": [
+        [_JUSQU, {"LOWER": {"IN": ["ici", "alors", "là", "-là", "à"]}}],
+        [_JUSQU, {"LOWER": "à"}, {"LOWER": "présent"}],
+        [{"LOWER": "jusqu'à"}, {"LOWER": "présent"}],
+        [{"LOWER": {"IN": ["jusqu'ici", "jusqu’ici", "jusqu'alors", "jusqu’alors"]}}],
+        [{"LOWER": {"IN": ["auparavant", "autrefois", "désormais", "dorénavant", "naguère"]}}],
+        [{"LOWER": "au"}, {"LOWER": "lieu"}, {"LOWER": {"IN": ["de", "d'", "d’"]}}],
+        [{"LOWER": "plutôt"}, {"LOWER": {"IN": ["que", "qu'", "qu’"]}}],
+        [{"LOWER": "contrairement"}, {"LOWER": {"IN": ["à", "au", "aux"]}}],
+        [{"LOWER": "à"}, {"LOWER": "la"}, {"LOWER": "place"}, {"LOWER": {"IN": ["de", "du", "des", "d'", "d’"]}}],
+        # "ne … plus": from the negation to "plus", a few words apart; kept only when it contrasts (filter)
+        [_NE, {"IS_PUNCT": False, "LOWER": {"NOT_IN": ["pas", "plus", "que", "."]}, "OP": "{1,3}"},
+         {"LOWER": "plus"}],
+        [_NE, {"LOWER": "plus"}],
+    ],
+    "rupture_verb": [
+        [{"LEMMA": {"IN": ["rompre", "romper"]}}, {"POS": "ADV", "OP": "*"}, {"LOWER": "avec"}],
+        [{"LOWER": {"REGEX": r"^romp"}}, {"POS": "ADV", "OP": "*"}, {"LOWER": "avec"}],
+        [{"LOWER": "en"}, {"LEMMA": "finir"}, {"POS": "ADV", "OP": "*"}, {"LOWER": "avec"}],
+        [{"LOWER": {"REGEX": r"^fini[rst]?$|^finiss"}}, {"LOWER": "avec"}],
+        [{"LEMMA": {"IN": ["sortir"]}}, {"LOWER": {"IN": ["de", "d'", "d’"]}}, {"LOWER": {"IN": ["la", "une"]}},
+         {"LOWER": {"IN": ["logique", "logiques"]}}],
+        [{"LEMMA": {"IN": ["inverser", "renverser"]}}, {"LOWER": {"IN": ["la", "cette", "les"]}},
+         {"LOWER": {"IN": ["logique", "logiques", "perspective", "regard"]}}],
+        [{"LOWER": {"REGEX": r"^(inver|renver)s"}}, {"LOWER": {"IN": ["la", "cette", "les"]}},
+         {"LOWER": {"IN": ["logique", "logiques", "perspective"]}}],
+        [{"LEMMA": "changer"}, {"LOWER": {"IN": ["de", "d'"]}}, {"LOWER": {"IN": ["paradigme", "logique"]}}],
+        [{"LOWER": {"IN": ["changement", "changements"]}}, {"LOWER": "de"}, {"LOWER": "paradigme"}],
+        [{"LOWER": {"REGEX": r"^(repens|réinvent|reinvent|décloisonn|decloisonn|réinterrog|reinterrog)"}}],
+        [{"LEMMA": "bousculer"}, {"LOWER": {"IN": ["les", "des", "nos", "leurs", "ces"]}},
+         {"LOWER": {"IN": ["pratiques", "habitudes", "codes", "routines", "logiques"]}}],
+    ],
+    "first": [
+        [{"LOWER": "pour"}, {"LOWER": "la"}, {"LOWER": "première"}, {"LOWER": "fois"}],
+        [{"LOWER": {"IN": ["une", "grande", "vraie", "véritable"]}, "OP": "+"}, {"LOWER": "première"}],
+        [{"LOWER": {"REGEX": r"^inédite?s?$"}}],
+        [{"LOWER": {"REGEX": r"^pionni(er|ère|ers|ères)$"}}],
+        [{"LOWER": "sans"}, {"LOWER": {"IN": ["équivalent", "précédent", "équivalents", "précédents"]}}],
+    ],
+}
+
+_SHIFT = re.compile(
+    r"\b(?:du|de\s+la|de\s+l['’]|des)\s*"
+    r"(?:faire\s+pour|assistance|assistanat|guichet|logique\s+de\s+guichet|hébergement|prise\s+en\s+charge|"
+    r"soin|placement|réparation|usager\s+passif|bénéficiaire|public\s+cible|consommateur|aide|"
+    r"institution|[a-zàâçéèêëîïôûù\-]+\s+subi)\s+"
+    r"(?:au|à\s+la|à\s+l['’]|aux|vers\s+l['’]|vers\s+le|vers\s+la)\s*"
+    r"(?:faire\s+avec|pouvoir\s+d['’]agir|logement\s+d['’]abord|aller[\s\-]vers|accompagnement|"
+    r"autonomie|prévention|participation|citoyen(?:\s+acteur)?|acteur|co-?construction|inclusion|"
+    r"domicile|droit\s+commun|[a-zàâçéèêëîïôûù\-]+\s+choisi)\b",
+    re.IGNORECASE,
+)
+
+_UNPUBLISHED_HEADS = {
+    "roman", "texte", "manuscrit", "photo", "photographie", "image", "document", "chanson", "titre", "album",
+    "œuvre", "oeuvre", "lettre", "poème", "archive", "film", "enregistrement", "extrait", "vidéo", "morceau",
+    "correspondance", "dessin", "version", "scène", "épisode", "saveur", "recette", "couleur", "match",
+}
+_FIRST_FOLLOWERS = {"dans", "en", "pour", "à", "au", "aux", "sur", "nationale", "régionale", "départementale",
+                    "locale", "française", "européenne", "mondiale", "absolue", "historique", "qui", "que",
+                    "chez", "parmi", "depuis", "ici", "là", "pareille", "du", "de"}
+_CONTRAST_FOLLOW = {"mais", "désormais", "aujourd'hui", "aujourd’hui", "dorénavant", "maintenant", "place",
+                    "remplacé", "remplacée", "remplacés", "remplacées", "plutôt", "lieu", "c'est", "c’est"}
+
+
+class SignalDetector:
+    """Finds rupture-signal spans in a parsed ``Doc`` (needs lemmas and POS; sentences help ``ne … plus``)."""
+
+    def __init__(self, vocab: Any) -> None:
+        from spacy.matcher import Matcher
+
+        self.matcher = Matcher(vocab)
+        for family, patterns in PATTERNS.items():
+            self.matcher.add(family, patterns)
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Set ``doc.spans['balise_signals']`` (labels are the families) and return the doc."""
+        doc.spans[SPAN_KEY] = self.find(doc)
+        return doc
+
+    def find(self, doc: Doc) -> list[Span]:
+        candidates: list[Span] = []
+        for match_id, start, end in self.matcher(doc):
+            family = doc.vocab.strings[match_id]
+            span = doc[start:end]
+            span = self._trim(span, family)
+            if span is not None and self._keep(span, family):
+                candidates.append(doc[span.start : span.end])
+                candidates[-1].label_ = family
+        for match in _SHIFT.finditer(doc.text):
+            span = doc.char_span(match.start(), match.end(), label="shift", alignment_mode="expand")
+            if span is not None:
+                candidates.append(span)
+        return _longest_first(candidates)
+
+    @staticmethod
+    def _trim(span: Span, family: str) -> Span | None:
+        """Drop the leading adjectives of 'une vraie première' style matches: the cue is 'une première'."""
+        if family == "first" and span[-1].lower_ == "première" and len(span) > 2:
+            return span.doc[span.end - 2 : span.end] if span[-2].lower_ == "une" else span
+        return span
+
+    @staticmethod
+    def _keep(span: Span, family: str) -> bool:
+        doc = span.doc
+        last = span[-1]
+        following = doc[span.end] if span.end < len(doc) else None
+        if family == "first":
+            if last.lower_ == "première" and span[0].lower_ != "pour":
+                # noun use ("c'est une première", "une première en France"), not "une première réunion"
+                if following is None or following.is_punct or following.lower_ in _FIRST_FOLLOWERS:
+                    return True
+                return False
+            if last.lower_.startswith("inédit"):
+                return not _has_head_in(last, _UNPUBLISHED_HEADS)
+            return True
+        if family == "contrast" and span[0].lower_ in {"ne", "n'", "n’"}:
+            return _contrasts(span)
+        return True
+
+
+def _has_head_in(token: Token, heads: set[str]) -> bool:
+    head = token.head
+    previous = token.doc[token.i - 1] if token.i > 0 else None
+    return head.lemma_.lower() in heads or (previous is not None and previous.lemma_.lower() in heads)
+
+
+def _contrasts(span: Span) -> bool:
+    """A 'ne … plus' is a contrast signal when a new practice follows ('mais', 'désormais', 'c'est …')."""
+    doc = span.doc
+    sent_end = span.sent.end if doc.has_annotation("SENT_START") else len(doc)
+    window_end = min(len(doc), max(sent_end, span.end + 25))
+    following = {t.lower_ for t in doc[span.end : window_end]}
+    if following & _CONTRAST_FOLLOW:
+        return True
+    # "ne … plus seulement / uniquement" contrasts an old scope with a wider new one
+    return any(t.lower_ in {"seulement", "uniquement", "simplement"} for t in doc[span.end : span.end + 3])
+
+
+def _longest_first(spans: list[Span]) -> list[Span]:
+    """Non-overlapping spans, the longest kept on overlap, in text order."""
+    chosen: list[Span] = []
+    taken: set[int] = set()
+    for span in sorted(spans, key=lambda s: (-(s.end - s.start), s.start)):
+        if not any(i in taken for i in range(span.start, span.end)):
+            chosen.append(span)
+            taken.update(range(span.start, span.end))
+    return sorted(chosen, key=lambda s: s.start)
+
+
+def signals_of(doc: Doc, offset: int = 0) -> list[Signal]:
+    """The signals set on ``doc`` as plain records, shifted by ``offset`` characters."""
+    return [
+        Signal(span.start_char + offset, span.end_char + offset, span.label_, span.text)
+        for span in doc.spans.get(SPAN_KEY, [])
+    ]
+
+
+def make_signal_detector(nlp: Language, name: str = "balise_signals") -> SignalDetector:
+    """spaCy factory for the ``balise_signals`` component."""
+    return SignalDetector(nlp.vocab)

@@ -1,0 +1,310 @@
+"""Stage 4 — the tagger: spaCy analysis, rupture signals and the passage classifier put together.
+
+``balise.load()`` returns a :class:`Tagger`; ``tagger(text)`` gives an :class:`AnnotatedDocument` whose
+``to_dict()`` is one line of the JSONL output.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .extract import Document, normalise_text
+from .features import PassageFeatures, featurize
+from .markers import LABELS
+from .modelfile import ModelBundle, load_bundle
+from .preprocess import FRENCH, detect_language, load_spacy, paragraph_spans, sentence_chunks
+from .signals import Signal, SignalDetector, signals_of
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+SCORE_DIGITS = 4
+EVIDENCE_PER_LABEL = 4
+
+
+@dataclass
+class Evidence:
+    """Words of a passage that weighed for one of its labels (offsets into the document text)."""
+
+    start: int
+    end: int
+    label: str
+    weight: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "label": self.label, "weight": self.weight}
+
+
+@dataclass
+class AnnotatedPassage:
+    """A passage (``text[start:end]`` of its document), its labels and the probability of every label."""
+
+    start: int
+    end: int
+    labels: list[str]
+    scores: dict[str, float]
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "labels": list(self.labels),
+            "scores": dict(self.scores),
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass
+class AnnotatedDocument:
+    """A document with its passages, document-level labels (any passage) and scores (best passage)."""
+
+    id: str
+    text: str
+    lang: str
+    labels: list[str]
+    scores: dict[str, float]
+    passages: list[AnnotatedPassage]
+    signals: list[Signal]
+    model: dict[str, str]
+    source: str | None = None
+    url: str | None = None
+    title: str | None = None
+    date: str | None = None
+    author: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tagged(self) -> bool:
+        """False for a document that was not tagged (not French, or empty)."""
+        return self.lang == FRENCH or self.lang == "und"
+
+    def passage_text(self, passage: AnnotatedPassage) -> str:
+        return self.text[passage.start : passage.end]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "url": self.url,
+            "title": self.title,
+            "date": self.date,
+            "author": self.author,
+            "lang": self.lang,
+            "text": self.text,
+            "labels": list(self.labels),
+            "scores": dict(self.scores),
+            "passages": [p.to_dict() for p in self.passages],
+            "signals": [s.to_dict() for s in self.signals],
+            "model": dict(self.model),
+            "meta": dict(self.meta),
+        }
+
+
+@dataclass
+class _Pending:
+    document: Document
+    lang: str
+    paragraphs: list[tuple[int, int]]
+    parsed: list[Doc] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.parsed) == len(self.paragraphs)
+
+
+class Tagger:
+    """Tags French documents with the six markers and the rupture signals.
+
+    Build it with :func:`balise.load`. The spaCy pipeline is loaded on first use, once per process.
+    """
+
+    def __init__(self, bundle: ModelBundle, card: dict[str, Any] | None = None, nlp: Language | None = None):
+        self.bundle = bundle
+        self.card = card or {}
+        self._nlp = nlp
+        self._detector: SignalDetector | None = None
+
+    @property
+    def name(self) -> str:
+        return self.bundle.name
+
+    @property
+    def version(self) -> str:
+        return self.bundle.version
+
+    @property
+    def nlp(self) -> Language:
+        if self._nlp is None:
+            self._nlp = load_spacy(self.bundle.spacy_model)
+        return self._nlp
+
+    @property
+    def detector(self) -> SignalDetector:
+        if self._detector is None:
+            self._detector = SignalDetector(self.nlp.vocab)
+        return self._detector
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {label: float(t) for label, t in zip(LABELS, self.bundle.classifier.thresholds_)}
+
+    # ------------------------------------------------------------------ public API
+
+    def __call__(self, text: str | Document, **meta: Any) -> AnnotatedDocument:
+        """Annotate one text. Keyword arguments (``id``, ``url``, ``title``, ``date``, ``source``, anything
+        else goes to ``meta``) describe it."""
+        return next(iter(self.pipe([_as_document(text, meta)])))
+
+    def pipe(
+        self,
+        documents: Iterable[str | Document],
+        batch_size: int = 32,
+        n_process: int = 1,
+    ) -> Iterator[AnnotatedDocument]:
+        """Annotate a stream of documents, in order, ``batch_size`` paragraphs a spaCy batch.
+
+        With ``n_process`` > 1 spaCy parses in worker processes; signals and the classifier run here.
+        """
+        pending: deque[_Pending] = deque()
+        ready: list[_Pending] = []
+
+        def paragraphs() -> Iterator[tuple[str, int]]:
+            for number, item in enumerate(documents):
+                document = _as_document(item, {"id": str(number)} if isinstance(item, str) else {})
+                lang = detect_language(document.text) if document.text.strip() else "und"
+                spans = paragraph_spans(document.text) if lang in (FRENCH, "und") else []
+                entry = _Pending(document, lang, spans)
+                pending.append(entry)
+                for start, end in spans:
+                    yield document.text[start:end], start
+
+        stream = self.nlp.pipe(paragraphs(), as_tuples=True, batch_size=batch_size, n_process=n_process)
+        for doc, _offset in stream:
+            # documents with no paragraph (not French, empty) sit in the queue before the one being parsed
+            while pending and pending[0].complete:
+                ready.append(pending.popleft())
+            pending[0].parsed.append(doc)
+            while pending and pending[0].complete:
+                ready.append(pending.popleft())
+            if len(ready) >= batch_size:
+                yield from self._annotate(ready)
+                ready = []
+        while pending:
+            ready.append(pending.popleft())
+        if ready:
+            yield from self._annotate(ready)
+
+    def annotate_doc(self, doc: Doc, offset: int = 0) -> tuple[list[AnnotatedPassage], list[Signal]]:
+        """Passages and signals of an already parsed spaCy ``Doc`` (used by the spaCy component)."""
+        records, spans, signals = self._passages_of(doc, offset)
+        proba = self.bundle.classifier.predict_proba(records) if records else np.zeros((0, len(LABELS)))
+        return [self._passage(r, s, p, signals) for r, s, p in zip(records, spans, proba)], signals
+
+    # ------------------------------------------------------------------ internals
+
+    def _passages_of(
+        self, doc: Doc, offset: int
+    ) -> tuple[list[PassageFeatures], list[tuple[int, int]], list[Signal]]:
+        self.detector(doc)
+        signals = signals_of(doc, offset)
+        records, spans = [], []
+        for chunk in sentence_chunks(doc):
+            start, end = chunk.start_char + offset, chunk.end_char + offset
+            inside = [s for s in signals if s.start >= start and s.end <= end]
+            records.append(featurize(chunk, inside, offset))
+            spans.append((start, end))
+        return records, spans, signals
+
+    def _annotate(self, entries: list[_Pending]) -> Iterator[AnnotatedDocument]:
+        per_document = []
+        all_records: list[PassageFeatures] = []
+        for entry in entries:
+            records: list[PassageFeatures] = []
+            spans: list[tuple[int, int]] = []
+            signals: list[Signal] = []
+            for doc, (start, _end) in zip(entry.parsed, entry.paragraphs):
+                r, s, g = self._passages_of(doc, start)
+                records += r
+                spans += s
+                signals += g
+            per_document.append((entry, records, spans, signals))
+            all_records += records
+        proba = self.bundle.classifier.predict_proba(all_records) if all_records else np.zeros((0, len(LABELS)))
+        position = 0
+        for entry, records, spans, signals in per_document:
+            rows = proba[position : position + len(records)]
+            position += len(records)
+            passages = [self._passage(r, s, p, signals) for r, s, p in zip(records, spans, rows)]
+            yield self._document(entry.document, entry.lang, passages, signals)
+
+    def _passage(
+        self, record: PassageFeatures, span: tuple[int, int], row: np.ndarray, signals: list[Signal]
+    ) -> AnnotatedPassage:
+        classifier = self.bundle.classifier
+        labels = [label for label, p, t in zip(LABELS, row, classifier.thresholds_) if p >= t]
+        scores = {label: round(float(p), SCORE_DIGITS) for label, p in zip(LABELS, row)}
+        evidence: list[Evidence] = []
+        for label in labels:
+            j = LABELS.index(label)
+            for start, end, weight in classifier.explain(record, j, EVIDENCE_PER_LABEL):
+                evidence.append(Evidence(start, end, label, weight))
+            if label == "rupture":
+                evidence += [
+                    Evidence(s.start, s.end, label, 1.0) for s in signals if span[0] <= s.start and s.end <= span[1]
+                ]
+        evidence.sort(key=lambda e: (e.start, e.label))
+        return AnnotatedPassage(span[0], span[1], labels, scores, evidence)
+
+    def _document(
+        self, document: Document, lang: str, passages: list[AnnotatedPassage], signals: list[Signal]
+    ) -> AnnotatedDocument:
+        labels = [label for label in LABELS if any(label in p.labels for p in passages)]
+        scores = {label: max((p.scores[label] for p in passages), default=0.0) for label in LABELS}
+        return AnnotatedDocument(
+            id=document.id,
+            text=document.text,
+            lang=lang,
+            labels=labels,
+            scores=scores,
+            passages=passages,
+            signals=signals,
+            model={"name": self.name, "version": self.version},
+            source=document.source,
+            url=document.url,
+            title=document.title,
+            date=document.date,
+            author=document.author,
+            meta=dict(document.meta),
+        )
+
+
+def _as_document(item: str | Document, meta: dict[str, Any]) -> Document:
+    if isinstance(item, Document):
+        return item
+    if not isinstance(item, str):
+        raise InvalidInputError(f"expected a str or a balise.Document, got {type(item).__name__}")
+    known = {k: meta.get(k) for k in ("url", "title", "date", "source", "author")}
+    extra = {k: v for k, v in meta.items() if k not in known and k != "id"}
+    return Document(
+        id=str(meta.get("id", "0")),
+        text=normalise_text(item),
+        meta=extra,
+        **{k: (None if v is None else str(v)) for k, v in known.items()},
+    )
+
+
+def load(name_or_path: str | os.PathLike[str] | None = None, nlp: Language | None = None) -> Tagger:
+    """The tagger of a model: the bundled one by default, or a name, a model file or a folder.
+
+    The model file is checked against the SHA-256 of its card before it is unpickled.
+    """
+    bundle, card = load_bundle(name_or_path)
+    return Tagger(bundle, card, nlp=nlp)

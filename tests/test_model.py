@@ -1,0 +1,85 @@
+"""Model files: verified before unpickling, refused on mismatch; the estimator contract holds."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import balise
+from balise.classifier import KeywordBaseline, MarkerClassifier, tune_thresholds_f1
+from balise.errors import BaliseError, ModelIntegrityError, ModelNotFoundError
+from balise.features import PassageFeatures
+from balise.modelfile import bundled_model_dir, sha256_file
+
+
+def test_bundled_model_card_matches_file():
+    card = json.loads((bundled_model_dir() / "balise-markers.json").read_text(encoding="utf-8"))
+    assert card["sha256"] == sha256_file(bundled_model_dir() / "balise-markers.joblib")
+    assert card["labels"] == list(balise.LABELS)
+    assert card["training_data"]["sha256"] and card["libraries"]["scikit-learn"]
+    assert "dev" in card["metrics"]
+
+
+def test_tampered_model_is_refused(tmp_path):
+    for name in ("balise-markers.joblib", "balise-markers.json"):
+        shutil.copy(bundled_model_dir() / name, tmp_path / name)
+    with open(tmp_path / "balise-markers.joblib", "ab") as handle:
+        handle.write(b"\x00")
+    with pytest.raises(ModelIntegrityError, match="refusing to unpickle"):
+        balise.load(tmp_path)
+
+
+def test_model_without_card_is_refused(tmp_path):
+    shutil.copy(bundled_model_dir() / "balise-markers.joblib", tmp_path / "m.joblib")
+    with pytest.raises(ModelIntegrityError, match="missing"):
+        balise.load(tmp_path / "m.joblib")
+
+
+def test_unknown_model_name():
+    with pytest.raises(ModelNotFoundError):
+        balise.load("no-such-model")
+    assert issubclass(ModelNotFoundError, BaliseError)
+
+
+def _record(words, vector_value=0.0):
+    return PassageFeatures(words, [(i, i + 1) for i in range(len(words))], np.full(4, vector_value, np.float32),
+                           {}, {}, len(words))
+
+
+def test_estimator_contract_and_determinism():
+    rng = np.random.default_rng(0)
+    vocab = ["habitant", "quartier", "vote", "gratuit", "désormais", "essaimer", "match", "météo", "prix", "club"]
+    X, Y = [], []
+    for i in range(120):
+        label = i % 6
+        words = [vocab[label], vocab[(label + 1) % 6]] + list(rng.choice(vocab[6:], 3))
+        X.append(_record(words, float(label)))
+        row = [0] * 6
+        row[label] = 1
+        Y.append(row)
+    Y = np.array(Y)
+    model = MarkerClassifier(threshold_folds=3, min_df=1)
+    assert model.get_params()["C"] == 2.0
+    model.fit(X, Y)
+    proba = model.predict_proba(X)
+    assert proba.shape == (120, 6) and ((proba >= 0) & (proba <= 1)).all()
+    assert (model.predict(X) == Y).mean() > 0.9
+    again = MarkerClassifier(threshold_folds=3, min_df=1).fit(X, Y)
+    assert np.allclose(again.predict_proba(X), proba)
+    weights = model.explain(X[0], 0)
+    assert weights and all(w > 0 for _, _, w in weights)
+
+
+def test_threshold_tuning_picks_the_separating_value():
+    Y = np.array([[1], [1], [0], [0]])
+    proba = np.array([[0.8], [0.7], [0.3], [0.2]])
+    threshold = tune_thresholds_f1(Y, proba)[0]
+    assert 0.3 < threshold <= 0.7
+
+
+def test_keyword_baseline():
+    baseline = KeywordBaseline().fit([])
+    out = baseline.predict([_record(["le", "gouvernance", "de", "le", "projet"]), _record(["match"])])
+    assert out[0, 2] == 1 and out[1].sum() == 0
