@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
 
 SPAN_KEY = "balise_signals"
@@ -192,8 +191,3 @@ def signals_of(doc: Doc, offset: int = 0) -> list[Signal]:
         Signal(span.start_char + offset, span.end_char + offset, span.label_, span.text)
         for span in doc.spans.get(SPAN_KEY, [])
     ]
-
-
-def make_signal_detector(nlp: Language, name: str = "balise_signals") -> SignalDetector:
-    """spaCy factory for the ``balise_signals`` component."""
-    return SignalDetector(nlp.vocab)

@@ -23,7 +23,7 @@ from .signals import Signal, SignalDetector, signals_of
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc
+    from spacy.tokens import Doc, Span
 
 SCORE_DIGITS = 4
 EVIDENCE_PER_LABEL = 4
@@ -202,21 +202,30 @@ class Tagger:
         if ready:
             yield from self._annotate(ready)
 
-    def annotate_doc(self, doc: Doc, offset: int = 0) -> tuple[list[AnnotatedPassage], list[Signal]]:
-        """Passages and signals of an already parsed spaCy ``Doc`` (used by the spaCy component)."""
-        records, spans, signals = self._passages_of(doc, offset)
+    def annotate_doc(self, doc: Doc) -> tuple[list[AnnotatedPassage], list[Signal]]:
+        """Passages and signals of an already parsed spaCy ``Doc`` holding a whole document (the spaCy
+        component's path): paragraphs are found in ``doc.text``, then cut into passages as in :meth:`pipe`."""
+        paragraphs = []
+        for start, end in paragraph_spans(doc.text):
+            span = doc.char_span(start, end, alignment_mode="expand")
+            if span is not None and len(span):
+                paragraphs.append(span)
+        records, spans, signals = self._passages_of(doc, 0, paragraphs)
         proba = self.bundle.classifier.predict_proba(records) if records else np.zeros((0, len(LABELS)))
         return [self._passage(r, s, p, signals) for r, s, p in zip(records, spans, proba)], signals
 
     # ------------------------------------------------------------------ internals
 
     def _passages_of(
-        self, doc: Doc, offset: int
+        self, doc: Doc, offset: int, paragraphs: list[Span] | None = None
     ) -> tuple[list[PassageFeatures], list[tuple[int, int]], list[Signal]]:
+        """Features, spans and signals of the passages of ``doc`` (one paragraph, or ``paragraphs`` of it),
+        whose text starts at ``offset`` in the document."""
         self.detector(doc)
         signals = signals_of(doc, offset)
         records, spans = [], []
-        for chunk in sentence_chunks(doc):
+        chunks = [c for p in paragraphs for c in sentence_chunks(p)] if paragraphs is not None else sentence_chunks(doc)
+        for chunk in chunks:
             start, end = chunk.start_char + offset, chunk.end_char + offset
             inside = [s for s in signals if s.start >= start and s.end <= end]
             records.append(featurize(chunk, inside, offset))
