@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 from . import errors
 from .extract import Document
 from .markers import LABELS, MARKERS, SIGNAL_FAMILIES, Marker
+from .render import render
 from .tagger import AnnotatedDocument, AnnotatedPassage, Evidence, Tagger, load
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "__version__",
     "errors",
     "load",
+    "render",
 ]

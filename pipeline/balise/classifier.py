@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -18,9 +17,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import StandardScaler
+from spacy.lang.fr.stop_words import STOP_WORDS as FRENCH_STOP_WORDS
 
-from .features import DenseFeatures, LemmaText, PassageFeatures, split_on_space
+from .features import NUMBER, DenseFeatures, LemmaText, PassageFeatures, split_on_space
 from .markers import LABELS
+
+_STOP_WORDS = frozenset(FRENCH_STOP_WORDS) | {"le", "un", "de", "à", "être", "avoir"}
+
+MIN_RELATIVE_EVIDENCE = 0.2
+"""Evidence n-grams weigh at least this share of the strongest one: the rest is noise to a reader."""
 
 THRESHOLD_GRID = np.round(np.arange(0.10, 0.91, 0.025), 3)
 
@@ -152,15 +157,38 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
         names = tfidf.get_feature_names_out()
         found: list[tuple[int, int, float]] = []
         used: set[tuple[int, int]] = set()
+        floor = max(float(contributions.max()), 0.0) * MIN_RELATIVE_EVIDENCE
         for k in order:
             weight = float(contributions[k])
-            if weight <= 0 or len(found) >= top_k:
+            if weight <= floor or len(found) >= top_k:
                 break
-            for start, end in _occurrences(record, names[row.indices[k]].split(" "))[:2]:
-                if (start, end) not in used:
-                    used.add((start, end))
-                    found.append((start, end, round(weight, 4)))
+            gram = names[row.indices[k]].split(" ")
+            if all(word in _STOP_WORDS or word == NUMBER for word in gram):
+                continue
+            for start, end in _occurrences(record, gram)[:2]:
+                if any(a <= start and end <= b for a, b in used):
+                    continue
+                # a bigram replaces the unigram it contains: one mark per place
+                found = [f for f in found if not (start <= f[0] and f[1] <= end)]
+                used = {u for u in used if not (start <= u[0] and u[1] <= end)}
+                used.add((start, end))
+                found.append((start, end, round(weight, 4)))
         return found
+
+
+    def signal_weights(self, record: PassageFeatures, label_index: int) -> dict[str, float]:
+        """Contribution of each rupture-signal family present in ``record`` to a label's logit."""
+        if "signals" not in self.dense_parts:
+            return {}
+        dense_pipe = self.features_.transformer_list[1][1]
+        block: DenseFeatures = dense_pipe.named_steps["dense"]
+        scaled = dense_pipe.transform([record])[0] * self.dense_weight
+        names = block.feature_names(len(record.vector))
+        weights = {}
+        for family, count in record.signals.items():
+            column = names.index(f"signal_{family}")
+            weights[family] = round(float(self.coef_[label_index, self.n_lemma_features_ + column] * scaled[column]), 4)
+        return weights
 
 
 def _occurrences(record: PassageFeatures, gram: list[str]) -> list[tuple[int, int]]:
@@ -228,8 +256,3 @@ class KeywordBaseline(BaseEstimator, ClassifierMixin):
 
     def predict(self, X: Sequence[PassageFeatures]) -> np.ndarray:
         return self.predict_proba(X).astype(int)
-
-
-def stack_dense(blocks: list[Any]) -> Any:
-    """Horizontal stack that keeps sparse matrices sparse."""
-    return sparse.hstack(blocks).tocsr() if any(sparse.issparse(b) for b in blocks) else np.hstack(blocks)

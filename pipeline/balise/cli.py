@@ -177,6 +177,174 @@ def corpus_check(
     typer.echo("corpus OK")
 
 
+# ------------------------------------------------------------------------------------------- crawl, watch, export
+
+_DB_HELP = "SQLite store (default: $BALISE_DATA_DIR/balise.db or the user data folder, e.g. ~/.local/share/balise)."
+
+
+def _fetch_settings(delay: float, connect_timeout: float, read_timeout: float, max_bytes: int, max_pdf_bytes: int,
+                    retries: int, max_redirects: int, allow_private: bool) -> object:
+    from .crawl import FetchSettings
+
+    return FetchSettings(delay=delay, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                         max_bytes=max_bytes, max_pdf_bytes=max_pdf_bytes, retries=retries,
+                         max_redirects=max_redirects, allow_private=allow_private)
+
+
+_Delay = Annotated[float, typer.Option(min=0.0, help="Seconds between two requests to one host "
+                                                     "(a longer robots.txt Crawl-delay wins).")]
+_Concurrency = Annotated[int, typer.Option(min=1, help="Requests in flight at once, all hosts together.")]
+_HostConcurrency = Annotated[int, typer.Option("--host-concurrency", min=1,
+                                               help="Requests in flight at once to one host.")]
+_ConnectTimeout = Annotated[float, typer.Option("--connect-timeout", min=0.1, help="Seconds to wait for a "
+                                                                                     "connection.")]
+_ReadTimeout = Annotated[float, typer.Option("--read-timeout", min=0.1, help="Seconds to wait for the server "
+                                                                               "between two reads.")]
+_MaxBytes = Annotated[int, typer.Option("--max-bytes", min=1024, help="Largest HTML page, feed or sitemap "
+                                                                        "(bytes); larger ones are abandoned.")]
+_MaxPdfBytes = Annotated[int, typer.Option("--max-pdf-bytes", min=1024, help="Largest PDF report (bytes).")]
+_Retries = Annotated[int, typer.Option(min=0, help="Extra attempts on 429, 5xx and broken connections "
+                                                   "(exponential backoff, Retry-After honoured).")]
+_MaxRedirects = Annotated[int, typer.Option("--max-redirects", min=0, help="Redirects followed per URL.")]
+_AllowPrivate = Annotated[bool, typer.Option("--allow-private", help="Allow private, loopback and link-local "
+                                                                      "addresses (intranets, tests).")]
+_Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Print one line per URL as it is done.")]
+
+
+@app.command()
+def crawl(
+    seeds: Annotated[list[str], typer.Argument(help="Page URLs (focused crawl of their host), RSS/Atom feeds, "
+                                                    "sitemaps (detected from the response), or @FILE with one "
+                                                    "seed a line.")],
+    db: Annotated[Optional[Path], typer.Option(help=_DB_HELP)] = None,
+    max_pages: Annotated[int, typer.Option("--max-pages", min=1, help="New pages and reports fetched per seed in "
+                                                                      "this run; the rest waits for the next.")] = 100,
+    max_depth: Annotated[int, typer.Option("--max-depth", min=0, help="Link hops followed from a page seed.")] = 3,
+    include: Annotated[Optional[list[str]], typer.Option(help="Only queue page URLs matching this regular "
+                                                              "expression; repeatable.")] = None,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Never queue page URLs matching this regular "
+                                                              "expression; repeatable.")] = None,
+    discover: Annotated[bool, typer.Option(help="Find the feeds and sitemaps a page seed announces.")] = True,
+    pdfs: Annotated[bool, typer.Option(help="Fetch and extract the PDF reports linked from crawled pages.")] = True,
+    delay: _Delay = 1.0,
+    concurrency: _Concurrency = 4,
+    host_concurrency: _HostConcurrency = 1,
+    connect_timeout: _ConnectTimeout = 10.0,
+    read_timeout: _ReadTimeout = 30.0,
+    max_bytes: _MaxBytes = 5_000_000,
+    max_pdf_bytes: _MaxPdfBytes = 50_000_000,
+    retries: _Retries = 2,
+    max_redirects: _MaxRedirects = 5,
+    allow_private: _AllowPrivate = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run figures as JSON.")] = False,
+    verbose: _Verbose = False,
+) -> None:
+    """Crawl seeds into the store; a second run fetches only what is new, a killed run resumes."""
+    import re
+
+    from .crawl import SourceOptions, crawl as run
+
+    for pattern in (include or []) + (exclude or []):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            _fail(f"invalid pattern {pattern!r}: {exc}", 2)
+    options = SourceOptions(max_pages=max_pages, max_depth=max_depth, include=include or [],
+                            exclude=exclude or [], discover=discover, pdfs=pdfs)
+    settings = _fetch_settings(delay, connect_timeout, read_timeout, max_bytes, max_pdf_bytes, retries,
+                               max_redirects, allow_private)
+    try:
+        report = run(seeds, db, options=options, settings=settings, concurrency=concurrency,  # type: ignore[arg-type]
+                     host_concurrency=host_concurrency, progress=_echo_err if verbose else None)
+    except BaliseError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _echo_err(report.summary())
+    if report.sources == 0:
+        _fail("no valid seed", 2)
+    if report.interrupted:
+        raise typer.Exit(130)
+
+
+@app.command()
+def watch(
+    db: Annotated[Optional[Path], typer.Option(help=_DB_HELP)] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Annotated corpus (JSON Lines) to "
+                                                                          "append the new documents to.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name or path (default: the bundled model).")] = None,
+    duplicates: Annotated[bool, typer.Option("--duplicates/--no-duplicates", help="Also annotate near-duplicates "
+                                                                                  "(syndicated copies).")] = False,
+    delay: _Delay = 1.0,
+    concurrency: _Concurrency = 4,
+    host_concurrency: _HostConcurrency = 1,
+    connect_timeout: _ConnectTimeout = 10.0,
+    read_timeout: _ReadTimeout = 30.0,
+    max_bytes: _MaxBytes = 5_000_000,
+    max_pdf_bytes: _MaxPdfBytes = 50_000_000,
+    retries: _Retries = 2,
+    max_redirects: _MaxRedirects = 5,
+    allow_private: _AllowPrivate = False,
+    verbose: _Verbose = False,
+) -> None:
+    """Crawl every source recorded in the store, annotate only the new documents and append them to the
+    corpus. Safe under cron: a second run while one is going exits at once with code 75."""
+    from .crawl import watch as run
+    from .store import WatchLockedError
+
+    settings = _fetch_settings(delay, connect_timeout, read_timeout, max_bytes, max_pdf_bytes, retries,
+                               max_redirects, allow_private)
+    tagger = None
+    if model is not None:
+        from .tagger import load
+
+        try:
+            tagger = load(model)
+        except BaliseError as exc:
+            _fail(str(exc))
+    try:
+        report = run(db, output=output, tagger=tagger, settings=settings, concurrency=concurrency,  # type: ignore[arg-type]
+                     host_concurrency=host_concurrency, include_duplicates=duplicates,
+                     progress=_echo_err if verbose else None)
+    except WatchLockedError as exc:
+        _fail(str(exc), 75)
+        return
+    except BaliseError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(report.summary())
+    if report.crawl.interrupted:
+        raise typer.Exit(130)
+    if report.annotation_error:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    db: Annotated[Optional[Path], typer.Option(help=_DB_HELP)] = None,
+    fmt: Annotated[str, typer.Option("--format", help="Output format (jsonl: the annotate output format).")] = "jsonl",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file ('-' for standard output).")] = Path("-"),
+    duplicates: Annotated[bool, typer.Option("--duplicates/--no-duplicates", help="Include near-duplicates "
+                                                                                  "(marked meta.duplicate_of).")] = True,
+) -> None:
+    """Write the stored documents, with their annotations when they have some."""
+    from .store import Store
+
+    if fmt != "jsonl":
+        _fail(f"unknown format {fmt!r} (available: jsonl)", 2)
+    if db is not None and not db.exists():
+        _fail(f"no store at {db}")
+    try:
+        with Store(db) as store:
+            count = store.export_jsonl("-" if str(output) == "-" else output, include_duplicates=duplicates)
+    except (BaliseError, OSError) as exc:
+        _fail(str(exc))
+        return
+    _echo_err(f"{count} document(s) written to {output}")
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -643,6 +643,7 @@ class Store:
             "url": document.url,
             "title": document.title,
             "date": document.date,
+            "author": document.author,
             "lang": document.meta.get("language"),
             "text": document.text,
         }
@@ -651,7 +652,6 @@ class Store:
             record.setdefault(key, value)
         meta = dict(record.get("meta") or {}) if isinstance(record.get("meta"), dict) else {}
         meta.update({k: v for k, v in {
-            "author": document.author,
             "sitename": document.meta.get("sitename"),
             "content_type": document.meta.get("content_type"),
             "fetched_at": document.created_at,

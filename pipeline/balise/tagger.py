@@ -266,8 +266,11 @@ class Tagger:
             for start, end, weight in classifier.explain(record, j, EVIDENCE_PER_LABEL):
                 evidence.append(Evidence(start, end, label, weight))
             if label == "rupture":
+                family_weights = classifier.signal_weights(record, j)
                 evidence += [
-                    Evidence(s.start, s.end, label, 1.0) for s in signals if span[0] <= s.start and s.end <= span[1]
+                    Evidence(s.start, s.end, label, family_weights.get(s.family, 0.0))
+                    for s in signals
+                    if span[0] <= s.start and s.end <= span[1]
                 ]
         evidence.sort(key=lambda e: (e.start, e.label))
         return AnnotatedPassage(span[0], span[1], labels, scores, evidence)

@@ -1,0 +1,89 @@
+"""Compare classifiers honestly: 5-fold cross-validation on train, final numbers on dev.
+
+    python scripts/compare_models.py [--gold corpora/gold] [--real ../shared/real-dev/apriles-dev.jsonl]
+
+(a) the keyword baseline, (b) TF-IDF over lemma n-grams with a linear model, (c) (b) plus spaCy vectors, entity
+and rupture-signal features. Passages are featurized once. ``--real`` adds a column scored on real documents
+(evaluation only: nothing is tuned on it). Prints a Markdown table for the README and the model card.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from balise.classifier import KeywordBaseline, MarkerClassifier
+from balise.corpus import label_matrix, read_gold, read_jsonl_records
+from balise.evaluate import _document_features, _document_proba, scores
+from balise.modelfile import ModelBundle
+from balise.preprocess import SPACY_MODEL, load_spacy
+from balise.tagger import Tagger
+from balise.train import featurize_passages
+
+CANDIDATES = {
+    "(b) TF-IDF lemmas 1-2 + LR": dict(dense_parts=()),
+    "(c) + vectors, entities, signals (w=0.35)": dict(),
+    "(c) + vectors, entities, signals (w=0.15)": dict(dense_weight=0.15),
+    "(c) + vectors, entities, signals (w=0.6)": dict(dense_weight=0.6),
+    "(c) signals + entities only (no vectors)": dict(dense_parts=("entities", "signals", "length")),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gold", default="corpora/gold")
+    parser.add_argument("--real", default=None, help="labelled documents (id, text, labels) to report on")
+    parser.add_argument("--json", default=None, help="also write the results as JSON here")
+    args = parser.parse_args()
+
+    train, dev = read_gold(args.gold, "train"), read_gold(args.gold, "dev")
+    started = time.perf_counter()
+    X_train = featurize_passages([r["text"] for r in train])
+    Y_train, Y_dev = label_matrix(train), label_matrix(dev)
+    print(f"featurized {len(train)} train passages in {time.perf_counter() - started:.0f} s")
+    nlp = load_spacy(SPACY_MODEL)
+    real = read_jsonl_records(args.real) if args.real else []
+    # dev and real data go through the same path as annotation (paragraphs, passages, any-passage rule)
+    probe = Tagger(ModelBundle(KeywordBaseline().fit([]), SPACY_MODEL, "probe", "0"), nlp=nlp)
+    dev_features = _document_features(probe, dev)
+    real_features = _document_features(probe, real) if real else []
+    Y_real = label_matrix(real) if real else None
+
+    rows = []
+    baseline = KeywordBaseline().fit([])
+    rows.append(("(a) keyword baseline", scores(Y_train, baseline.predict(X_train)),
+                 scores(Y_dev, (_document_proba(baseline, dev_features) >= 0.5).astype(int)),
+                 scores(Y_real, (_document_proba(baseline, real_features) >= 0.5).astype(int)) if real else None))
+    for name, params in CANDIDATES.items():
+        t0 = time.perf_counter()
+        model = MarkerClassifier(**params).fit(X_train, Y_train)
+        cv = scores(Y_train, (model.oof_proba_ >= model.thresholds_).astype(int))
+        dev_scores = scores(Y_dev, (_document_proba(model, dev_features) >= model.thresholds_).astype(int))
+        real_scores = (scores(Y_real, (_document_proba(model, real_features) >= model.thresholds_).astype(int))
+                       if real else None)
+        rows.append((name, cv, dev_scores, real_scores))
+        print(f"{name}: CV {cv.macro_f1:.3f}  dev {dev_scores.macro_f1:.3f}"
+              + (f"  real {real_scores.macro_f1:.3f}" if real_scores else "")
+              + f"  ({time.perf_counter() - t0:.0f} s)")
+
+    print()
+    header = "| model | CV macro-F1 (train) | dev macro-F1 | dev min label F1 |" + (" real macro-F1 |" if real else "")
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for name, cv, dev_scores, real_scores in rows:
+        worst = min(s.f1 for s in dev_scores.per_label.values())
+        line = f"| {name} | {cv.macro_f1:.3f} | {dev_scores.macro_f1:.3f} | {worst:.3f} |"
+        if real_scores:
+            line += f" {real_scores.macro_f1:.3f} |"
+        print(line)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump([{"model": n, "cv": c.to_dict(), "dev": d.to_dict(), "real": r.to_dict() if r else None}
+                       for n, c, d, r in rows], handle, indent=2)
+    best = max(rows[1:], key=lambda row: row[2].macro_f1)
+    print(f"\nbest by dev macro-F1: {best[0]} ({best[2].macro_f1:.3f}); per label: "
+          + ", ".join(f"{k} {v.f1:.2f}" for k, v in best[2].per_label.items()))
+
+
+if __name__ == "__main__":
+    main()
