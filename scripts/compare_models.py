@@ -20,12 +20,14 @@ from balise.preprocess import SPACY_MODEL, load_spacy
 from balise.tagger import Tagger
 from balise.train import featurize_passages
 
+FULL = ("vector", "entities", "signals", "lexicon", "length")
 CANDIDATES = {
     "(b) TF-IDF lemmas 1-2 + LR": dict(dense_parts=()),
-    "(c) + vectors, entities, signals (w=0.35)": dict(),
-    "(c) + vectors, entities, signals (w=0.15)": dict(dense_weight=0.15),
-    "(c) + vectors, entities, signals (w=0.6)": dict(dense_weight=0.6),
-    "(c) signals + entities only (no vectors)": dict(dense_parts=("entities", "signals", "length")),
+    "(c) + vectors, entities, signals": dict(dense_parts=("vector", "entities", "signals", "length")),
+    "(c) + vectors, entities, signals, lexicon": dict(dense_parts=FULL),
+    "(c) + vectors, entities, signals, lexicon, C=0.5": dict(dense_parts=FULL, C=0.5),
+    "(c) + vectors, entities, signals, lexicon, w=0.6": dict(dense_parts=FULL, dense_weight=0.6),
+    "(c) + vectors, entities, signals, lexicon, min_df=5": dict(dense_parts=FULL, min_df=5),
 }
 
 

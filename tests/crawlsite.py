@@ -16,18 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-_WORDS = (
-    "association coopérative habitants quartier commune territoire projet solidarité économie sociale emploi "
-    "insertion jeunes aînés mobilité alimentation circuit court jardin partagé tiers-lieu atelier réparation "
-    "énergie citoyenne logement accompagnement bénévoles salariés gouvernance partagée décision collective "
-    "financement participatif mairie département région fondation mécénat réseau partenaires usagers services "
-    "publics innovation expérimentation évaluation impact social utilité sociale médiation numérique inclusion "
-    "formation compétences santé prévention culture éducation populaire transition écologique recyclage "
-    "réemploi ressourcerie épicerie solidaire cantine scolaire agriculteurs producteurs locaux marché "
-    "transport solidaire covoiturage rural village hameau centre social maison France services "
-    "conseil citoyen budget participatif assemblée coopérative entreprise adaptée chantier école "
-    "monnaie locale banque alimentaire aide domicile habitat inclusif colocation intergénérationnelle"
-).split()
+_WORDS = ["association", "coopérative", "habitants", "quartier", "commune", "territoire", "projet", "solidarité", "économie", "sociale", "emploi", "insertion", "jeunes", "aînés", "mobilité", "alimentation", "circuit", "court", "jardin", "partagé", "tiers-lieu", "atelier", "réparation", "énergie", "citoyenne", "logement", "accompagnement", "bénévoles", "salariés", "gouvernance", "partagée", "décision", "collective", "financement", "participatif", "mairie", "département", "région", "fondation", "mécénat", "réseau", "partenaires", "usagers", "services", "publics", "innovation", "expérimentation", "évaluation", "impact", "social", "utilité", "sociale", "médiation", "numérique", "inclusion", "formation", "compétences", "santé", "prévention", "culture", "éducation", "populaire", "transition", "écologique", "recyclage", "réemploi", "ressourcerie", "épicerie", "solidaire", "cantine", "scolaire", "agriculteurs", "producteurs", "locaux", "marché", "transport", "solidaire", "covoiturage", "rural", "village", "hameau", "centre", "social", "maison", "France", "services", "conseil", "citoyen", "budget", "participatif", "assemblée", "coopérative", "entreprise", "adaptée", "chantier", "école", "monnaie", "locale", "banque", "alimentaire", "aide", "domicile", "habitat", "inclusif", "colocation", "intergénérationnelle"]
 
 
 def french_text(seed: int, paragraphs: int = 5, sentences: int = 4) -> list[str]:
@@ -115,7 +104,7 @@ class CrawlSite:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 site._handle(self)
 
             def log_message(self, *args: object) -> None:
@@ -211,7 +200,7 @@ class CrawlSite:
 
     def _route(self, path: str, headers: dict[str, str], count: int) -> Response:
         base = self.base
-        html = lambda text: Response(200, text.encode("utf-8"))  # noqa: E731
+        html = lambda text: Response(200, text.encode("utf-8"))
         if path == "/robots.txt":
             return Response(200, (f"User-agent: *\nDisallow: /prive/\nCrawl-delay: {self.crawl_delay}\n\n"
                                   f"Sitemap: {base}/sitemap_index.xml\n").encode(), content_type="text/plain")

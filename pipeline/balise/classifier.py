@@ -111,7 +111,9 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
         self.coef_ = np.vstack(
             [np.mean([c.estimator.coef_[0] for c in m.calibrated_classifiers_], axis=0) for m in self.models_]
         )
-        self.n_lemma_features_ = len(self.features_.transformer_list[0][1].named_steps["tfidf"].vocabulary_)
+        tfidf = self.features_.transformer_list[0][1].named_steps["tfidf"]
+        self.lemma_feature_names_ = tfidf.get_feature_names_out()
+        self.n_lemma_features_ = len(self.lemma_feature_names_)
         self.thresholds_ = np.full(len(LABELS), 0.5)
         if tune_thresholds:
             self.oof_proba_ = self.cross_val_proba(X, Y)
@@ -154,7 +156,7 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
         coef = self.coef_[label_index, : self.n_lemma_features_]
         contributions = row.data * coef[row.indices]
         order = np.argsort(-contributions)
-        names = tfidf.get_feature_names_out()
+        names = self.lemma_feature_names_
         found: list[tuple[int, int, float]] = []
         used: set[tuple[int, int]] = set()
         floor = max(float(contributions.max()), 0.0) * MIN_RELATIVE_EVIDENCE

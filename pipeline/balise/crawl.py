@@ -42,7 +42,8 @@ import urllib3
 from courlan import is_navigation_page, is_valid_url
 from courlan.clean import clean_query, scrub_url
 from courlan.filters import extension_filter, is_not_crawlable, type_filter
-from trafilatura.feeds import BLACKLIST as COMMENT_FEED, FeedParameters, determine_feed, find_links
+from trafilatura.feeds import BLACKLIST as COMMENT_FEED
+from trafilatura.feeds import FeedParameters, determine_feed, find_links
 from trafilatura.sitemaps import DETECT_SITEMAP_LINK, SitemapObject, extract_robots_sitemaps
 
 from . import __version__
@@ -55,8 +56,8 @@ from .store import (
     QueuedUrl,
     RecordResult,
     Source,
-    StoredDocument,
     Store,
+    StoredDocument,
     default_db_path,
     minhash_signature,
 )
@@ -138,7 +139,7 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
 def host_key(url: str) -> str:
     """The host of a URL without ``www.`` and port: the scope of a focused crawl."""
     host = (urlsplit(url).hostname or "").lower()
-    return host[4:] if host.startswith("www.") else host
+    return host.removeprefix("www.")
 
 
 def looks_like_pdf(url: str) -> bool:
@@ -600,7 +601,7 @@ def _size(count: int) -> str:
 
 def _short(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
     if reason is None and len(args) == 2 and isinstance(args[1], BaseException):  # urllib3's ProtocolError
         text = f"{str(args[0]).rstrip('.').lower()}: {args[1]}"
     else:
@@ -796,6 +797,14 @@ class PageLinks:
     pages: list[str] = field(default_factory=list)
     pdfs: list[str] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)
+    anchor_texts: set[str] = field(default_factory=set)
+    """Texts of the links, whitespace collapsed: tells a list of links from an article."""
+
+    def link_share(self, text: str) -> float:
+        """Share of a text's characters in paragraphs that are just the text of a link (a listing page)."""
+        paragraphs = [" ".join(p.split()) for p in text.split("\n\n")]
+        total = sum(len(p) for p in paragraphs) or 1
+        return sum(len(p) for p in paragraphs if p in self.anchor_texts) / total
 
 
 def page_links(html: str, url: str) -> PageLinks:
@@ -824,6 +833,9 @@ def page_links(html: str, url: str) -> PageLinks:
                 if link:
                     found.sitemaps.append(link)
             continue
+        anchor = " ".join(element.text_content().split())
+        if anchor:
+            found.anchor_texts.add(anchor)
         if "nofollow" in rel:
             continue
         link = canonical_url(href, base=base)
@@ -850,14 +862,14 @@ def pdf_metadata(data: bytes) -> tuple[str | None, str | None]:
     title = None
     try:
         title = (meta.title or "").strip() or None
-    except Exception:
-        pass
+    except Exception as exc:  # a badly encoded title string
+        log.debug("unreadable PDF title: %s", exc)
     date = None
     try:
         created = meta.creation_date
         date = created.date().isoformat() if created else None
-    except Exception:
-        pass
+    except Exception as exc:  # a malformed date string
+        log.debug("unreadable PDF creation date: %s", exc)
     return title, date
 
 
@@ -1227,6 +1239,9 @@ class Crawler:
         if document is None:
             page.reason = "no main text (empty or boilerplate only)"
             return
+        if links.link_share(document.text) > 0.5:
+            page.reason = "list of links (links followed, text not kept)"
+            return
         if document.url and document.url != base:
             document.meta["canonical"] = document.url
         document.id = document.url = document.source = base
@@ -1404,7 +1419,8 @@ def _annotate(store: Store, todo: Sequence[StoredDocument], tagger: TaggerLike, 
                 handle.flush()
                 known_ids.add(stored.key)
                 report.appended += 1
-            labels = data.get("labels") if isinstance(data.get("labels"), list) else []
+            raw_labels = data.get("labels")
+            labels: list[Any] = raw_labels if isinstance(raw_labels, list) else []
             report.annotated.append(NewDocument(stored.id, stored.url, stored.title, stored.date,
                                                 [str(label) for label in labels]))
     finally:

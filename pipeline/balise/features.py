@@ -19,6 +19,72 @@ if TYPE_CHECKING:
     from spacy.tokens import Span
 
 ENTITY_LABELS = ("LOC", "ORG", "PER", "MISC")
+
+# Cue lemmas of each marker, written from the codebook, in the form normalise_lemma gives ("pouvoir de agir"). The classifier learns how much each count weighs; the
+# lists carry knowledge of the field that a few thousand passages cannot, and transfer across writing styles.
+LEXICON: dict[str, tuple[str, ...]] = {
+    "beneficiaires": (
+        "habitant", "usager", "bénéficiaire", "bénévole", "pair", "pair-aidance", "pair-aidant", "participatif",
+        "participation", "co-construire", "co-construction", "coconstruire", "coconstruction", "concevoir",
+        "initiative", "impliquer", "implication", "associer", "acteur", "pouvoir de agir", "faire avec",
+        "locataire", "résident", "citoyen", "atelier", "collectif", "expertise de usage", "témoignage",
+        "animer", "eux-mêmes", "elles-mêmes", "parent", "famille", "proposer", "imaginer", "savoir",
+    ),
+    "ancrage_territorial": (
+        "quartier", "commune", "local", "localement", "territoire", "territorial", "village", "rural", "canton",
+        "intercommunal", "intercommunalité", "communauté de commune", "bassin", "diagnostic",
+        "analyse de besoin social", "qpv", "politique de le ville", "partenaire", "partenariat", "mairie",
+        "commerçant", "ville", "agglomération", "implanter", "implantation", "hameau", "bourg", "département",
+        "centre social", "acteur local", "entreprise local", "ressource", "circuit court", "emploi local",
+    ),
+    "gouvernance": (
+        "gouvernance", "pilotage", "copilotage", "co-pilotage", "comité de pilotage", "collège", "scic",
+        "coopérative", "coopératif", "sociétaire", "vote", "voter", "voix", "personne", "conseil de administration",
+        "assemblée", "instance", "décider", "décision", "collégial", "collégialement", "siéger", "représentant",
+        "élire", "délibérer", "comité", "conseil", "gouverner", "administrateur", "bureau", "paritaire",
+    ),
+    "accessibilite_service": (
+        "gratuit", "gratuitement", "gratuité", "tarif", "solidaire", "sans rendez-vous", "mobile", "itinérant",
+        "aller vers", "domicile", "accompagnement", "accompagner", "accueil", "accueillir",
+        "permanence", "accès", "accéder", "non-recours", "simplifier", "personnalisé", "global", "proximité",
+        "répit", "épicerie", "transport", "horaire", "ouvert", "orienter", "navette", "guichet unique",
+        "démarche", "adapter", "adapté", "individualisé", "service", "prix", "coût", "déplacer", "venir chercher",
+    ),
+    "rupture": (
+        "désormais", "jusque ici", "auparavant", "au lieu de", "plutôt que", "première", "inédit", "pionnier",
+        "innovant", "nouveau", "expérimenter", "expérimentation", "rompre", "repenser", "réinventer",
+        "traditionnel", "traditionnellement", "habituel", "habituellement", "classique", "autrement", "inverser",
+        "décloisonner", "transversal", "transversalité", "original", "contrairement", "jusque alors",
+        "changer de", "logique", "remplacer", "fin de", "sortir de", "plus seulement", "réinterroger",
+    ),
+    "changement_social": (
+        "essaimer", "essaimage", "généraliser", "généralisation", "dupliquer", "pérenniser", "pérennisation",
+        "étendre", "extension", "reprendre", "changement de échelle", "autonomie", "confiance", "retour à le emploi",
+        "insertion", "lien social", "isolement", "transformer", "évoluer", "évolution", "regard", "pratique",
+        "institutionnaliser", "intégrer", "schéma", "loi", "droit commun", "impact", "résultat", "effet",
+        "réduire", "diminuer", "améliorer", "amélioration", "retrouver", "reprise", "modèle", "inspirer",
+        "changer", "désormais", "depuis",
+    ),
+}
+_LEXICON_GRAMS: dict[str, list[tuple[str, ...]]] = {
+    label: [tuple(cue.split()) for cue in cues] for label, cues in LEXICON.items()
+}
+
+
+def lexicon_counts(lemmas: Sequence[str]) -> list[int]:
+    """Occurrences of each marker's cue lemmas (single words and short phrases) in a lemma sequence."""
+    counts = []
+    n_lemmas = len(lemmas)
+    for grams in _LEXICON_GRAMS.values():
+        total = 0
+        for gram in grams:
+            size = len(gram)
+            if size == 1:
+                total += lemmas.count(gram[0])
+            else:
+                total += sum(1 for i in range(n_lemmas - size + 1) if tuple(lemmas[i : i + size]) == gram)
+        counts.append(total)
+    return counts
 NUMBER = "<num>"
 
 
@@ -96,7 +162,7 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
     ``parts`` picks the blocks, so that the evaluation can compare feature sets with one class.
     """
 
-    def __init__(self, parts: tuple[str, ...] = ("vector", "entities", "signals", "length")) -> None:
+    def __init__(self, parts: tuple[str, ...] = ("vector", "entities", "signals", "lexicon", "length")) -> None:
         self.parts = parts
 
     def fit(self, X: Sequence[PassageFeatures], y: Any = None) -> DenseFeatures:
@@ -112,6 +178,8 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
                 blocks.append(np.log1p([record.entities.get(label, 0) for label in ENTITY_LABELS]))
             if "signals" in self.parts:
                 blocks.append(np.array([min(record.signals.get(f, 0), 3) for f in FAMILIES], dtype=np.float64))
+            if "lexicon" in self.parts:
+                blocks.append(np.log1p(lexicon_counts(record.lemmas)).astype(np.float64))
             if "length" in self.parts:
                 blocks.append(np.array([np.log1p(record.n_tokens)]))
             rows.append(np.concatenate(blocks) if blocks else np.zeros(0))
@@ -125,6 +193,8 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
             names += [f"entities_{label}" for label in ENTITY_LABELS]
         if "signals" in self.parts:
             names += [f"signal_{family}" for family in FAMILIES]
+        if "lexicon" in self.parts:
+            names += [f"lexicon_{label}" for label in LEXICON]
         if "length" in self.parts:
             names.append("length")
         return names

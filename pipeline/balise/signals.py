@@ -36,7 +36,8 @@ _NE = {"LOWER": {"IN": ["ne", "n'", "n’"]}}
 
 PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
     "contrast": [
-        [_JUSQU, {"LOWER": {"IN": ["ici", "alors", "là", "-là", "à"]}}],
+        [_JUSQU, {"LOWER": {"IN": ["ici", "alors", "-là"]}}],
+        [{"LOWER": {"IN": ["jusque-là", "jusqu'alors", "jusqu’alors"]}}],
         [_JUSQU, {"LOWER": "à"}, {"LOWER": "présent"}],
         [{"LOWER": "jusqu'à"}, {"LOWER": "présent"}],
         [{"LOWER": {"IN": ["jusqu'ici", "jusqu’ici", "jusqu'alors", "jusqu’alors"]}}],
@@ -49,13 +50,14 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
         [_NE, {"IS_PUNCT": False, "LOWER": {"NOT_IN": ["pas", "plus", "que", "."]}, "OP": "{1,3}"},
          {"LOWER": "plus"}],
         [_NE, {"LOWER": "plus"}],
+        [{"LOWER": {"IN": ["et", ","]}}, {"LOWER": "non"}, {"LOWER": "plus"}],
     ],
     "rupture_verb": [
         [{"LEMMA": {"IN": ["rompre", "romper"]}}, {"POS": "ADV", "OP": "*"}, {"LOWER": "avec"}],
         [{"LOWER": {"REGEX": r"^romp"}}, {"POS": "ADV", "OP": "*"}, {"LOWER": "avec"}],
         [{"LOWER": "en"}, {"LEMMA": "finir"}, {"POS": "ADV", "OP": "*"}, {"LOWER": "avec"}],
         [{"LOWER": {"REGEX": r"^fini[rst]?$|^finiss"}}, {"LOWER": "avec"}],
-        [{"LEMMA": {"IN": ["sortir"]}}, {"LOWER": {"IN": ["de", "d'", "d’"]}}, {"LOWER": {"IN": ["la", "une"]}},
+        [{"LEMMA": {"IN": ["sortir", "sortie"]}}, {"LOWER": {"IN": ["de", "d'", "d’"]}}, {"LOWER": {"IN": ["la", "une"]}},
          {"LOWER": {"IN": ["logique", "logiques"]}}],
         [{"LEMMA": {"IN": ["inverser", "renverser"]}}, {"LOWER": {"IN": ["la", "cette", "les"]}},
          {"LOWER": {"IN": ["logique", "logiques", "perspective", "regard"]}}],
@@ -63,6 +65,8 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
          {"LOWER": {"IN": ["logique", "logiques", "perspective"]}}],
         [{"LEMMA": "changer"}, {"LOWER": {"IN": ["de", "d'"]}}, {"LOWER": {"IN": ["paradigme", "logique"]}}],
         [{"LOWER": {"IN": ["changement", "changements"]}}, {"LOWER": "de"}, {"LOWER": "paradigme"}],
+        [{"LOWER": {"IN": ["renversement", "inversion", "inversement"]}}, {"LOWER": "de"}, {"LOWER": "la"},
+         {"LOWER": {"IN": ["logique", "perspective"]}}],
         [{"LOWER": {"REGEX": r"^(repens|réinvent|reinvent|décloisonn|decloisonn|réinterrog|reinterrog)"}}],
         [{"LEMMA": "bousculer"}, {"LOWER": {"IN": ["les", "des", "nos", "leurs", "ces"]}},
          {"LOWER": {"IN": ["pratiques", "habitudes", "codes", "routines", "logiques"]}}],
@@ -88,6 +92,19 @@ _SHIFT = re.compile(
     re.IGNORECASE,
 )
 
+_WORD = r"[a-zàâçéèêëîïôûùœ'’\-]+"
+_SHIFT_LOGIC = re.compile(
+    rf"\b(?:d['’]une|de\s+la|du)\s+logique\s+(?:de|d['’]|du|des)\s*{_WORD}(?:\s+{_WORD}){{0,2}}?\s+"
+    rf"(?:à|a)\s+(?:une|la)\s+logique\s+(?:de|d['’]|du|des)\s*{_WORD}(?:\s+{_WORD}){{0,1}}",
+    re.IGNORECASE,
+)
+_SHIFT_PASSAGE = re.compile(
+    rf"\b(?:pass(?:age|er|é|ée|és|ées|ons|ent|e)|bascul(?:er|e|é)|glissement)\s+"
+    rf"(?P<shift>(?:du|de\s+la|de\s+l['’]|des|d['’]une?)\s*(?!\d){_WORD}(?:\s+{_WORD}){{0,3}}?\s+"
+    rf"(?:au|aux|à\s+la|à\s+l['’]|à\s+une?)\s*(?!\d){_WORD}(?:\s+(?!et\b|qui\b|pour\b|dans\b){_WORD}){{0,1}})",
+    re.IGNORECASE,
+)
+
 _UNPUBLISHED_HEADS = {
     "roman", "texte", "manuscrit", "photo", "photographie", "image", "document", "chanson", "titre", "album",
     "œuvre", "oeuvre", "lettre", "poème", "archive", "film", "enregistrement", "extrait", "vidéo", "morceau",
@@ -96,6 +113,8 @@ _UNPUBLISHED_HEADS = {
 _FIRST_FOLLOWERS = {"dans", "en", "pour", "à", "au", "aux", "sur", "nationale", "régionale", "départementale",
                     "locale", "française", "européenne", "mondiale", "absolue", "historique", "qui", "que",
                     "chez", "parmi", "depuis", "ici", "là", "pareille", "du", "de"}
+_MONTHS = {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"}
 _CONTRAST_FOLLOW = {"mais", "désormais", "aujourd'hui", "aujourd’hui", "dorénavant", "maintenant", "place",
                     "remplacé", "remplacée", "remplacés", "remplacées", "plutôt", "lieu", "c'est", "c’est"}
 
@@ -124,10 +143,11 @@ class SignalDetector:
             if span is not None and self._keep(span, family):
                 candidates.append(doc[span.start : span.end])
                 candidates[-1].label_ = family
-        for match in _SHIFT.finditer(doc.text):
-            span = doc.char_span(match.start(), match.end(), label="shift", alignment_mode="expand")
-            if span is not None:
-                candidates.append(span)
+        for pattern, group in ((_SHIFT, 0), (_SHIFT_LOGIC, 0), (_SHIFT_PASSAGE, "shift")):
+            for match in pattern.finditer(doc.text):
+                span = doc.char_span(match.start(group), match.end(group), label="shift", alignment_mode="expand")
+                if span is not None:
+                    candidates.append(span)
         return _longest_first(candidates)
 
     @staticmethod
@@ -151,8 +171,11 @@ class SignalDetector:
             if last.lower_.startswith("inédit"):
                 return not _has_head_in(last, _UNPUBLISHED_HEADS)
             return True
-        if family == "contrast" and span[0].lower_ in {"ne", "n'", "n’"}:
+        if family == "contrast" and span[0].lower_ in {"ne", "n'", "n’", "et", ","}:
             return _contrasts(span)
+        if family == "contrast" and span[0].lower_ == "au" and following is not None:
+            # "au lieu de janvier", "10 € au lieu de 100 €": dates and prices are not practices
+            return following.lower_ not in _MONTHS
         return True
 
 
@@ -163,15 +186,36 @@ def _has_head_in(token: Token, heads: set[str]) -> bool:
 
 
 def _contrasts(span: Span) -> bool:
-    """A 'ne … plus' is a contrast signal when a new practice follows ('mais', 'désormais', 'c'est …')."""
+    """Is this 'ne … plus' a change of practice rather than a loss ('ils n'avaient plus de voiture')?
+
+    Kept: a new practice follows ('mais', 'désormais', 'et non plus'); 'n'ont plus à' + infinitive; a present or
+    non-finite verb that is not 'pouvoir' and is not followed by 'de'/'personne'/'rien' (a loss). Dropped: the
+    imperfect, which describes a past state of people, not a change the project made.
+    """
     doc = span.doc
+    if span[0].lower_ in {"et", ","}:
+        return True
     sent_end = span.sent.end if doc.has_annotation("SENT_START") else len(doc)
     window_end = min(len(doc), max(sent_end, span.end + 25))
     following = {t.lower_ for t in doc[span.end : window_end]}
     if following & _CONTRAST_FOLLOW:
         return True
-    # "ne … plus seulement / uniquement" contrasts an old scope with a wider new one
-    return any(t.lower_ in {"seulement", "uniquement", "simplement"} for t in doc[span.end : span.end + 3])
+    after = doc[span.end] if span.end < len(doc) else None
+    if after is not None and after.lower_ in {"seulement", "uniquement", "simplement", "à"}:
+        return True
+    verbs = [t for t in span[1:-1] if t.pos_ in ("VERB", "AUX")]
+    if not verbs:
+        # "ne plus avoir à …": the verb follows
+        return after is not None and after.pos_ in ("VERB", "AUX") and after.lemma_ != "pouvoir"
+    verb = verbs[-1] if verbs[-1].pos_ == "VERB" else verbs[0]
+    if verb.lemma_ == "contenter":
+        return True
+    if verb.lemma_ in {"pouvoir", "rester", "exister", "vouloir"} or "Imp" in verb.morph.get("Tense"):
+        return False
+    losses = {"de", "d'", "d’", "personne", "rien", "aucun", "aucune", "du", "des"}
+    if after is not None and after.lower_ in losses and verb.lemma_ in {"avoir", "être", "trouver", "voir"}:
+        return False
+    return True
 
 
 def _longest_first(spans: list[Span]) -> list[Span]:

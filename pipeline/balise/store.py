@@ -94,8 +94,8 @@ def minhash_signature(text: str) -> bytes | None:
 
     Computed outside any transaction (the crawler calls it in its worker threads): it is the costly part.
     """
-    from datasketch import MinHash
     import numpy as np
+    from datasketch import MinHash
 
     words = _WORDS.findall(text.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(0, len(words) - SHINGLE_WORDS + 1))}
@@ -647,10 +647,11 @@ class Store:
             "lang": document.meta.get("language"),
             "text": document.text,
         }
-        record = dict(annotation) if annotation is not None else base
+        record: dict[str, Any] = dict(annotation) if annotation is not None else dict(base)
         for key, value in base.items():
             record.setdefault(key, value)
-        meta = dict(record.get("meta") or {}) if isinstance(record.get("meta"), dict) else {}
+        old_meta = record.get("meta")
+        meta: dict[str, Any] = dict(old_meta) if isinstance(old_meta, dict) else {}
         meta.update({k: v for k, v in {
             "sitename": document.meta.get("sitename"),
             "content_type": document.meta.get("content_type"),
@@ -678,8 +679,8 @@ class Store:
                 count = self._write_jsonl(handle, include_duplicates)
             tmp.replace(path)  # a killed export never leaves a half-written file under the final name
             return count
-        handle = sys.stdout if isinstance(out, (str, Path)) else out
-        return self._write_jsonl(handle, include_duplicates)
+        stream: TextIO = sys.stdout if isinstance(out, (str, Path)) else out
+        return self._write_jsonl(stream, include_duplicates)
 
     def _write_jsonl(self, handle: TextIO, include_duplicates: bool) -> int:
         count = 0
@@ -695,7 +696,7 @@ class Store:
         states = {state: 0 for state in URL_STATES}
         for row in self.conn.execute("SELECT state, count(*) FROM urls GROUP BY state"):
             states[row[0]] = row[1]
-        one = lambda sql: int(self.conn.execute(sql).fetchone()[0])  # noqa: E731
+        one = lambda sql: int(self.conn.execute(sql).fetchone()[0])
         return {
             "sources": one("SELECT count(*) FROM sources"),
             "urls": states,
@@ -782,7 +783,7 @@ class FileLock:
                 import msvcrt
 
                 handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
             else:
                 import fcntl
 
@@ -804,7 +805,7 @@ class FileLock:
             import msvcrt
 
             self._handle.seek(0)
-            msvcrt.locking(self._handle.fileno(), msvcrt.LK_UNLCK, 1)
+            msvcrt.locking(self._handle.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
         else:
             import fcntl
 
