@@ -121,7 +121,11 @@ def test_samples_quick_start(tmp_path, tagger):
     assert summary.tagged >= 11 and summary.not_french >= 1
     by_name = {r["id"].rsplit("/", 1)[-1]: r for r in rows}
     assert by_name["rapport-activite-cias-2025.pdf"]["passages"]
-    assert "rupture" not in by_name["note-rh-rupture-conventionnelle.txt"]["labels"]
+    rich = ["article-bus-des-droits-thierache.html", "magazine-municipal-epicerie-du-pont.html",
+            "fiche-projet-halte-repit-itinerante.txt", "rapport-activite-cias-2025.pdf"]
+    assert all(len(by_name[name]["labels"]) >= 2 for name in rich)
+    off_topic = [r for r in rows if r["id"] == "veille-2026-0311-02"]
+    assert off_topic and off_topic[0]["labels"] == []
 
 
 def test_console_script_help():

@@ -289,5 +289,5 @@ def test_crawl_and_export_commands(site, tmp_path):
     assert exported.exit_code == 0, exported.output
     record = json.loads(out.read_text(encoding="utf-8"))
     assert record["url"] == site.url("/articles/atom-1.html") and record["text"]
-    assert runner.invoke(app, ["export", "--db", str(db), "--format", "csv", "-o", str(out)]).exit_code == 2
+    assert runner.invoke(app, ["export", "--db", str(db), "--format", "docx", "-o", str(out)]).exit_code == 2
     assert runner.invoke(app, ["export", "--db", str(tmp_path / "none.db"), "-o", str(out)]).exit_code == 1

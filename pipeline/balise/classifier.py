@@ -39,9 +39,9 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
 
     def __init__(
         self,
-        dense_parts: tuple[str, ...] = ("vector", "entities", "signals", "length"),
+        dense_parts: tuple[str, ...] = ("vector", "entities", "signals", "lexicon", "length"),
         dense_weight: float = 0.35,
-        C: float = 2.0,
+        C: float = 0.5,
         ngram_range: tuple[int, int] = (1, 2),
         min_df: int = 2,
         calibration_folds: int = 3,

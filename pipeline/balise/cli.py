@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Annotated, Optional
 
 import typer
@@ -321,28 +322,158 @@ def watch(
         raise typer.Exit(1)
 
 
+_FORMATS_HELP = ("jsonl (the annotate output), csv (a row per passage), spacy (DocBin), brat, inception (UIMA CAS "
+                 "XMI), doccano, labelstudio, prodigy, iramuteq, txm")
+
+
 @app.command()
 def export(
+    input_file: Annotated[Optional[Path], typer.Argument(
+        metavar="IN.jsonl", show_default=False,
+        help="Annotated JSON Lines (balise annotate output) to export; without it, the store (--db) is exported.")] = None,
     db: Annotated[Optional[Path], typer.Option(help=_DB_HELP)] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Output format (jsonl: the annotate output format).")] = "jsonl",
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output file ('-' for standard output).")] = Path("-"),
+    fmt: Annotated[str, typer.Option("--format", help=f"Output format: {_FORMATS_HELP}.")] = "jsonl",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file, or folder for brat, inception and txm "
+                                                                "('-': standard output, for jsonl, csv, doccano, "
+                                                                "prodigy).")] = Path("-"),
+    per: Annotated[str, typer.Option(help="IRaMuTeQ unit: one text per 'passage' or per 'document'.")] = "passage",
     duplicates: Annotated[bool, typer.Option("--duplicates/--no-duplicates", help="Include near-duplicates "
                                                                                   "(marked meta.duplicate_of).")] = True,
+    force: Annotated[bool, typer.Option("--force", help="Write into an output folder that is not empty.")] = False,
 ) -> None:
-    """Write the stored documents, with their annotations when they have some."""
+    """Write annotated documents (an annotated JSONL file or the store) for a researcher's tool."""
+    from .exports import FORMATS, STREAM_FORMATS, UNITS, export as run
     from .store import Store
 
-    if fmt != "jsonl":
-        _fail(f"unknown format {fmt!r} (available: jsonl)", 2)
-    if db is not None and not db.exists():
-        _fail(f"no store at {db}")
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r} (available: {', '.join(FORMATS)})", 2)
+    if per not in UNITS:
+        _fail(f"--per must be passage or document, not {per!r}", 2)
+    if input_file is not None and db is not None:
+        _fail("give IN.jsonl or --db, not both", 2)
+    if str(output) == "-" and fmt not in STREAM_FORMATS:
+        _fail(f"--format {fmt} needs -o (a {'folder' if fmt in ('brat', 'inception', 'txm') else 'file'})", 2)
+    if input_file is None and fmt == "jsonl":  # the store's own JSONL export, as before
+        if db is not None and not db.exists():
+            _fail(f"no store at {db}")
+        try:
+            with Store(db) as store:
+                count = store.export_jsonl("-" if str(output) == "-" else output, include_duplicates=duplicates)
+        except (BaliseError, OSError) as exc:
+            _fail(str(exc))
+            return
+        _echo_err(f"{count} document(s) written to {output}")
+        return
     try:
-        with Store(db) as store:
-            count = store.export_jsonl("-" if str(output) == "-" else output, include_duplicates=duplicates)
-    except (BaliseError, OSError) as exc:
+        if input_file is not None:
+            if not input_file.is_file():
+                _fail(f"no file {input_file}")
+            report = run(_annotated_records(input_file), fmt, output, per, force=force)
+        else:
+            if db is not None and not db.exists():
+                _fail(f"no store at {db}")
+            with Store(db) as store:
+                records = (store.export_record(d) for d in store.documents(include_duplicates=duplicates))
+                report = run(records, fmt, output, per, force=force)
+    except (BaliseError, OSError, ValueError) as exc:
         _fail(str(exc))
         return
-    _echo_err(f"{count} document(s) written to {output}")
+    _echo_err(report.summary())
+
+
+def _annotated_records(path: Path) -> Iterator[dict]:
+    """The lines of an annotated JSONL file, read as they are exported (a bad line stops with its number)."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{number}: not JSON ({exc.msg})") from exc
+
+
+@app.command("import")
+def import_(
+    input_path: Annotated[Path, typer.Argument(
+        metavar="IN", help="The tool's export: a brat or INCEpTION folder (or one .ann/.xmi file), doccano or Prodigy "
+                           "JSONL, Label Studio JSON, a .spacy file, or annotated JSONL.")],
+    fmt: Annotated[str, typer.Option("--format", help="brat, inception, doccano, labelstudio, prodigy, spacy or "
+                                                      "jsonl.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Corrected passages in the corpus format (JSON "
+                                                                "Lines), ready for balise train --add.")],
+    machine: Annotated[Optional[Path], typer.Option(help="The machine annotations that were exported (annotated "
+                                                         "JSONL): report what the reviewers changed.")] = None,
+    report_file: Annotated[Optional[Path], typer.Option("--report", help="Also write the change report as JSON to "
+                                                                        "this file (needs --machine).")] = None,
+    show_warnings: Annotated[bool, typer.Option("--warnings/--no-warnings", help="List the spans that were dropped "
+                                                                                 "and why.")] = True,
+) -> None:
+    """Read human-corrected annotations back into the corpus format, and report what changed."""
+    from .corpus import write_jsonl
+    from .exports import READABLE_FORMATS
+    from .imports import compare, import_annotations
+
+    if fmt not in READABLE_FORMATS:
+        _fail(f"cannot import {fmt!r} (readable: {', '.join(READABLE_FORMATS)})", 2)
+    warnings: list[str] = []
+    try:
+        records = import_annotations(input_path, fmt, warnings)
+        machine_records = list(_annotated_records(machine)) if machine is not None else None
+    except (BaliseError, OSError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    write_jsonl(records, output)
+    documents = len({r.get("doc_id") for r in records})
+    typer.echo(f"{len(records)} passage(s) from {documents} document(s) written to {output}")
+    if warnings:
+        _echo_err(f"{len(warnings)} warning(s)")
+        for warning in warnings[: 50 if show_warnings else 0]:
+            _echo_err(f"  {warning}")
+    if machine_records is not None:
+        changes = compare(machine_records, records)
+        typer.echo(changes.summary())
+        if report_file:
+            report_file.write_text(json.dumps(changes.to_dict(), ensure_ascii=False, indent=2) + "\n",
+                                   encoding="utf-8")
+
+
+@app.command()
+def suggest(
+    inputs: Annotated[list[Path], typer.Argument(help="Annotated JSONL files (their scores are used) or any input "
+                                                      "balise annotate reads (tagged first).")],
+    n: Annotated[int, typer.Option("-n", min=1, help="Number of passages to pick.")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="Format of the annotation round: brat, inception, doccano, "
+                                                      "labelstudio, prodigy (or any export format).")] = "labelstudio",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file, or folder for brat, inception "
+                                                                "and txm.")] = Path("suggestions.json"),
+    model: Annotated[Optional[str], typer.Option(help="Model name or path (default: the bundled model); its "
+                                                      "thresholds measure the uncertainty.")] = None,
+    rescore: Annotated[bool, typer.Option("--rescore", help="Tag annotated inputs again with the model instead of "
+                                                            "using their stored scores.")] = False,
+    exclude: Annotated[Optional[list[Path]], typer.Option(help="JSONL of passages already annotated (corpus or "
+                                                               "annotated format): their near-duplicates are "
+                                                               "skipped; repeatable.")] = None,
+    min_words: Annotated[int, typer.Option("--min-words", min=1, help="Skip passages shorter than this many "
+                                                                      "words.")] = 3,
+    force: Annotated[bool, typer.Option("--force", help="Write into an output folder that is not empty.")] = False,
+) -> None:
+    """Pick the N passages the model is least sure about (no two near-duplicates) for the next annotation round."""
+    from .exports import FORMATS
+    from .imports import passage_records
+    from .suggest import suggest as run
+    from .tagger import load
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r} (available: {', '.join(FORMATS)})", 2)
+    try:
+        tagger = load(model)
+        excluded = [r["text"] for path in exclude or [] for r in passage_records(_annotated_records(path))]
+        result = run(inputs, tagger, n, fmt, output, rescore=rescore, min_words=min_words, exclude_texts=excluded,
+                     force=force)
+    except (BaliseError, OSError, ValueError) as exc:
+        _fail(str(exc))
+        return
+    _echo_err(result.summary())
 
 
 def main() -> None:

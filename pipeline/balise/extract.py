@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -320,7 +321,7 @@ def read_file(path: str | Path) -> Iterator[Document | Skipped]:
         yield Skipped(source, f"cannot read file ({exc.strerror or exc.__class__.__name__})")
 
 
-def iter_files(inputs: Iterable[str | Path]) -> Iterator[Path | Skipped]:
+def iter_files(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Skipped]:
     """Expand folders recursively (sorted, hidden files left out); report missing paths."""
     for item in inputs:
         path = Path(item)
@@ -335,7 +336,7 @@ def iter_files(inputs: Iterable[str | Path]) -> Iterator[Path | Skipped]:
             yield Skipped(str(path), "no such file or folder")
 
 
-def read_paths(inputs: Iterable[str | Path]) -> Iterator[Document | Skipped]:
+def read_paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Document | Skipped]:
     """Every document found in a mix of files and folders, in a stable order."""
     for item in iter_files(inputs):
         if isinstance(item, Skipped):

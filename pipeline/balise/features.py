@@ -71,6 +71,10 @@ _LEXICON_GRAMS: dict[str, list[tuple[str, ...]]] = {
 }
 
 
+SOCIAL_CONTEXT_HITS = 4
+"""Cue lemmas of the first four markers (people, place, decisions, access) that make a passage fully 'social'."""
+
+
 def lexicon_counts(lemmas: Sequence[str]) -> list[int]:
     """Occurrences of each marker's cue lemmas (single words and short phrases) in a lemma sequence."""
     counts = []
@@ -128,7 +132,7 @@ def featurize(span: Span, signals: Sequence[Signal] = (), offset: int = 0) -> Pa
         if token.has_vector and not token.is_stop:
             vectors.append(token.vector)
     width = span.doc.vocab.vectors_length or 1
-    vector = np.mean(vectors, axis=0).astype(np.float32) if vectors else np.zeros(width, dtype=np.float32)
+    vector = np.mean(np.asarray(vectors), axis=0).astype(np.float32) if vectors else np.zeros(width, np.float32)
     entities: dict[str, int] = {}
     for ent in span.ents:
         entities[ent.label_] = entities.get(ent.label_, 0) + 1
@@ -162,7 +166,9 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
     ``parts`` picks the blocks, so that the evaluation can compare feature sets with one class.
     """
 
-    def __init__(self, parts: tuple[str, ...] = ("vector", "entities", "signals", "lexicon", "length")) -> None:
+    def __init__(
+        self, parts: tuple[str, ...] = ("vector", "entities", "signals", "lexicon", "social_signals", "length")
+    ) -> None:
         self.parts = parts
 
     def fit(self, X: Sequence[PassageFeatures], y: Any = None) -> DenseFeatures:
@@ -179,7 +185,14 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
             if "signals" in self.parts:
                 blocks.append(np.array([min(record.signals.get(f, 0), 3) for f in FAMILIES], dtype=np.float64))
             if "lexicon" in self.parts:
-                blocks.append(np.log1p(lexicon_counts(record.lemmas)).astype(np.float64))
+                counts = lexicon_counts(record.lemmas)
+                blocks.append(np.log1p(counts).astype(np.float64))
+                if "social_signals" in self.parts:
+                    # a rupture cue weighs differently in a passage about social action than in an HR memo or
+                    # a match report: the signal counts again, scaled by how much social-action vocabulary is
+                    # around them (a linear model cannot form this interaction by itself)
+                    social = min(1.0, sum(counts[:4]) / SOCIAL_CONTEXT_HITS)
+                    blocks.append(np.array([min(record.signals.get(f, 0), 3) * social for f in FAMILIES]))
             if "length" in self.parts:
                 blocks.append(np.array([np.log1p(record.n_tokens)]))
             rows.append(np.concatenate(blocks) if blocks else np.zeros(0))
@@ -195,6 +208,8 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
             names += [f"signal_{family}" for family in FAMILIES]
         if "lexicon" in self.parts:
             names += [f"lexicon_{label}" for label in LEXICON]
+            if "social_signals" in self.parts:
+                names += [f"signal_in_social_context_{family}" for family in FAMILIES]
         if "length" in self.parts:
             names.append("length")
         return names

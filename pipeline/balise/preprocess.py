@@ -89,7 +89,7 @@ def _cut_long(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 
 def sentence_chunks(doc: Doc | Span, max_sentences: int = MAX_SENTENCES) -> list[Span]:
     """Spans of at most ``max_sentences`` sentences, balanced: 8 sentences give 4 + 4, not 6 + 2."""
-    sents = list(doc.sents)
+    sents: list[Span] = list(doc.sents)  # type: ignore[union-attr]
     if len(sents) <= max_sentences:
         return [doc[:]]
     n_chunks = math.ceil(len(sents) / max_sentences)

@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from spacy.tokens import Span
+
 if TYPE_CHECKING:
-    from spacy.tokens import Doc, Span, Token
+    from spacy.tokens import Doc, Token
 
 SPAN_KEY = "balise_signals"
 FAMILIES = ("contrast", "rupture_verb", "first", "shift")
@@ -27,6 +29,7 @@ class Signal:
     text: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The signal as it appears in the JSONL output."""
         return {"start": self.start, "end": self.end, "family": self.family, "text": self.text}
 
 
@@ -138,20 +141,18 @@ class SignalDetector:
         candidates: list[Span] = []
         for match_id, start, end in self.matcher(doc):
             family = doc.vocab.strings[match_id]
-            span = doc[start:end]
-            span = self._trim(span, family)
-            if span is not None and self._keep(span, family):
-                candidates.append(doc[span.start : span.end])
-                candidates[-1].label_ = family
+            span = self._trim(doc[start:end], family)
+            if self._keep(span, family):
+                candidates.append(Span(doc, span.start, span.end, label=family))
         for pattern, group in ((_SHIFT, 0), (_SHIFT_LOGIC, 0), (_SHIFT_PASSAGE, "shift")):
             for match in pattern.finditer(doc.text):
-                span = doc.char_span(match.start(group), match.end(group), label="shift", alignment_mode="expand")
-                if span is not None:
-                    candidates.append(span)
+                shift = doc.char_span(match.start(group), match.end(group), label="shift", alignment_mode="expand")
+                if shift is not None:
+                    candidates.append(shift)
         return _longest_first(candidates)
 
     @staticmethod
-    def _trim(span: Span, family: str) -> Span | None:
+    def _trim(span: Span, family: str) -> Span:
         """Drop the leading adjectives of 'une vraie première' style matches: the cue is 'une première'."""
         if family == "first" and span[-1].lower_ == "première" and len(span) > 2:
             return span.doc[span.end - 2 : span.end] if span[-2].lower_ == "une" else span
@@ -210,7 +211,8 @@ def _contrasts(span: Span) -> bool:
     verb = verbs[-1] if verbs[-1].pos_ == "VERB" else verbs[0]
     if verb.lemma_ == "contenter":
         return True
-    if verb.lemma_ in {"pouvoir", "rester", "exister", "vouloir"} or "Imp" in verb.morph.get("Tense"):
+    stative = verb.lemma_ in {"pouvoir", "rester", "exister", "vouloir"} or verb.lower_.startswith(("rest", "exist"))
+    if stative or "Imp" in verb.morph.get("Tense", []):
         return False
     losses = {"de", "d'", "d’", "personne", "rien", "aucun", "aucune", "du", "des"}
     if after is not None and after.lower_ in losses and verb.lemma_ in {"avoir", "être", "trouver", "voir"}:

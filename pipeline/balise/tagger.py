@@ -39,6 +39,7 @@ class Evidence:
     weight: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The evidence item as it appears in the JSONL output."""
         return {"start": self.start, "end": self.end, "label": self.label, "weight": self.weight}
 
 
@@ -53,6 +54,7 @@ class AnnotatedPassage:
     evidence: list[Evidence] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The passage as it appears in the JSONL output."""
         return {
             "start": self.start,
             "end": self.end,
@@ -87,9 +89,11 @@ class AnnotatedDocument:
         return self.lang == FRENCH or self.lang == "und"
 
     def passage_text(self, passage: AnnotatedPassage) -> str:
+        """The text of one of this document's passages."""
         return self.text[passage.start : passage.end]
 
     def to_dict(self) -> dict[str, Any]:
+        """One line of the JSONL output (plain JSON types only)."""
         return {
             "id": self.id,
             "source": self.source,
@@ -134,26 +138,31 @@ class Tagger:
 
     @property
     def name(self) -> str:
+        """Model name, as written in every output record."""
         return self.bundle.name
 
     @property
     def version(self) -> str:
+        """Model version, as written in every output record."""
         return self.bundle.version
 
     @property
     def nlp(self) -> Language:
+        """The spaCy pipeline (loaded on first use)."""
         if self._nlp is None:
             self._nlp = load_spacy(self.bundle.spacy_model)
         return self._nlp
 
     @property
     def detector(self) -> SignalDetector:
+        """The rupture-signal rules bound to this pipeline's vocabulary."""
         if self._detector is None:
             self._detector = SignalDetector(self.nlp.vocab)
         return self._detector
 
     @property
     def thresholds(self) -> dict[str, float]:
+        """Decision threshold of each label (tuned by cross-validation on the training split)."""
         return {label: float(t) for label, t in zip(LABELS, self.bundle.classifier.thresholds_)}
 
     # ------------------------------------------------------------------ public API

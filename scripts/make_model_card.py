@@ -1,0 +1,107 @@
+"""Write models/<name>.md, the human-readable model card, from the JSON card that `balise train` writes.
+
+    python scripts/make_model_card.py [models/balise-markers.json] [--speed bench.md] [--comparison compare.md]
+
+Every figure comes from the JSON card (or from the benchmark and comparison outputs given), never typed by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from balise.markers import LABEL_NAMES, LABELS
+
+
+def table(metrics: dict, title: str) -> list[str]:
+    model, base = metrics["model"], metrics["keyword_baseline"]
+    lines = [f"#### {title}", "", "| label | precision | recall | F1 | support | keyword baseline F1 |",
+             "|---|---|---|---|---|---|"]
+    for label in LABELS:
+        m, b = model["per_label"][label], base["per_label"][label]
+        lines.append(f"| `{label}` | {m['precision']:.3f} | {m['recall']:.3f} | **{m['f1']:.3f}** | {m['support']} "
+                     f"| {b['f1']:.3f} |")
+    lines.append(f"| **macro** | | | **{model['macro_f1']:.3f}** | {model['n']} | {base['macro_f1']:.3f} |")
+    lines.append(f"| micro | | | {model['micro_f1']:.3f} | | {base['micro_f1']:.3f} |")
+    lines.append("")
+    if metrics.get("confusions"):
+        lines.append("Most frequent confusions (gold label missed → label predicted instead): " + "; ".join(
+            f"{c['missed']} → {c['predicted_instead']} ({c['count']})" for c in metrics["confusions"][:6]) + ".")
+        lines.append("")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("card", nargs="?", default="models/balise-markers.json")
+    parser.add_argument("--speed", help="Markdown output of scripts/bench_speed.py to include")
+    parser.add_argument("--comparison", help="Markdown output of scripts/compare_models.py to include")
+    args = parser.parse_args()
+    card_path = Path(args.card)
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    metrics = card["metrics"]
+    lines = [f"# Model card: {card['name']} {card['version']}", "",
+             card["description"], "",
+             "## What it is", "",
+             f"- **Input**: French passages (paragraphs of at most six sentences), analysed by spaCy "
+             f"`{card['spacy_model']}` (lemmas, parse, entities, word vectors).",
+             "- **Output**: a calibrated probability for each of the six markers, a decision by a per-label "
+             "threshold, the words that weighed for each positive label, and rule-based rupture-signal spans.",
+             "- **Model**: one logistic regression a label (scikit-learn, `class_weight=balanced`) with sigmoid "
+             "calibration (3-fold), over TF-IDF of lemma n-grams joined to dense features (mean word vector, entity "
+             "counts, rupture-signal counts, counts of each marker's cue lemmas, length). Thresholds tuned per label "
+             "by 5-fold cross-validation on the training split only.",
+             f"- **Training data**: {card['training_data']['passages']} passages of `corpora/gold/train.jsonl` "
+             f"(sha256 `{card['training_data']['sha256'][:16]}…`), original French written and annotated for the "
+             "project (see `corpora/README.md`).",
+             f"- **File**: `{card['file']}`, sha256 `{card['sha256']}` — checked before unpickling.",
+             f"- **Built**: {card['created']} with " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items())
+             + f"; training took {card.get('training_seconds', '?')} s on 2 CPU cores.",
+             "- **Reproduce**: `balise train --report ../shared/real-dev/apriles-dev.jsonl` (deterministic: seeds "
+             "fixed; same data and library versions give the same file).", "",
+             "## Labels and thresholds", "", "| label | name | threshold |", "|---|---|---|"]
+    lines += [f"| `{label}` | {LABEL_NAMES[label]} | {card['thresholds'][label]:.3f} |" for label in LABELS]
+    lines += ["", "## Evaluation", "",
+              "All figures below were produced by `balise train` (the same numbers as `balise evaluate`).", ""]
+    cv = metrics["cross_validation_train"]
+    lines += table(cv, "5-fold cross-validation on the training split (out-of-fold predictions)")
+    if "dev" in metrics:
+        lines += table(metrics["dev"], "Dev split (held out, never used for fitting or thresholds)")
+        dev = metrics["dev"]
+        lines += ["Calibration on dev — Brier score per label: " + ", ".join(
+            f"`{k}` {v:.3f}" for k, v in dev["brier"].items()) + ".", "",
+            "| predicted probability | passages×labels | mean predicted | observed rate |", "|---|---|---|---|"]
+        lines += [f"| {r['bin']} | {r['n']} | {r['mean_predicted']:.3f} | {r['observed_rate']:.3f} |"
+                  for r in dev["reliability"]]
+        lines.append("")
+        if dev.get("signals"):
+            lines += ["#### Rupture signals on dev (span overlap, same family)", "",
+                      "| family | precision | recall | found | gold |", "|---|---|---|---|---|"]
+            lines += [f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['found']} | {v['gold']} |"
+                      for k, v in dev["signals"].items()]
+            lines.append("")
+    for key, value in metrics.items():
+        if key.startswith("data:"):
+            lines += table(value, f"Real project sheets: `{key[5:]}` (evaluation only; document level, a label "
+                                  "is predicted when any passage has it)")
+    if args.comparison:
+        lines += ["## Model selection", "", Path(args.comparison).read_text(encoding="utf-8").strip(), ""]
+    if args.speed:
+        lines += ["## Speed", "", Path(args.speed).read_text(encoding="utf-8").strip(), ""]
+    lines += ["## Limits", "",
+              "- Trained on text written for the project by a small team: it has seen many genres and topics, but "
+              "real texts are denser and less explicit, and the scores on real project sheets above are lower than "
+              "on dev. Read the evidence, not only the label.",
+              "- Passage level: a marker shown across two paragraphs may be missed in both. Document labels are "
+              "the union of passage labels, so long documents collect more false positives.",
+              "- French only: other languages are flagged (`lang`) and not tagged. No OCR: image-only PDFs are "
+              "skipped.",
+              "- The rupture-signal rules are lexical and syntactic; they know the codebook's false friends, not "
+              "every idiom.", ""]
+    out = card_path.with_suffix(".md")
+    out.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
