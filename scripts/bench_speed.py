@@ -6,7 +6,8 @@ Documents are built from the gold corpus (five passages a document, blank lines 
 best of ``--repeat`` runs after a warm-up. Reported:
 - bare spaCy: ``nlp.pipe`` over the paragraphs (what any spaCy user pays);
 - balise: ``Tagger.pipe`` end to end (language check, paragraphs, spaCy, signals, features, classifier);
-- the parts added by balise, timed separately on the parsed docs: rupture signals; features + classifier.
+- the parts added by balise, timed separately on the parsed docs: rupture signals; features, classifier and
+  evidence.
 """
 from __future__ import annotations
 
@@ -55,10 +56,15 @@ def main() -> None:
     signals = best_of(args.repeat, lambda: [detector(doc) for doc in parsed])
 
     def classify() -> None:
-        records = []
-        for doc in parsed:
-            records += tagger._passages_of(doc, 0)[0]
-        tagger.bundle.classifier.predict_proba(records)
+        """Features, probabilities, decisions and evidence — everything after the signals."""
+        items = [tagger._passages_of(doc, 0) for doc in parsed]
+        flat = [r for records, _, _ in items for r in records]
+        proba, rows = tagger.bundle.classifier.predict_proba_with_rows(flat)
+        position = 0
+        for records, spans, found in items:
+            for record, span in zip(records, spans):
+                tagger._passage(record, span, proba[position], found, rows[position])
+                position += 1
 
     classify_time = best_of(args.repeat, classify) - signals  # _passages_of runs the detector again
     lang = best_of(args.repeat, lambda: [detect_language(t) for t in texts])
@@ -72,7 +78,7 @@ def main() -> None:
     print(f"| bare spaCy `{tagger.bundle.spacy_model}` (`nlp.pipe`) | {bare:.2f} | {words / bare:,.0f} | — |")
     print(f"| balise end to end (`Tagger.pipe`) | {full:.2f} | {words / full:,.0f} | +{(full / bare - 1):.1%} |")
     print(f"| of which rupture signals | {signals:.2f} | | +{signals / bare:.1%} |")
-    print(f"| of which features + classifier | {classify_time:.2f} | | +{classify_time / bare:.1%} |")
+    print(f"| of which features + classifier + evidence | {classify_time:.2f} | | +{classify_time / bare:.1%} |")
     print(f"| of which language check | {lang:.2f} | | +{lang / bare:.1%} |")
     tagging = signals + classify_time
     print(f"\nsignals + classifier add {tagging / bare:.1%} to the spaCy pipeline alone (target: at most 15%).")

@@ -24,15 +24,12 @@ from balise.preprocess import SPACY_MODEL, load_spacy
 from balise.tagger import Tagger
 from balise.train import featurize_passages
 
-FULL = ("vector", "entities", "signals", "lexicon", "length")
+FULL = ("vector", "entities", "signals", "lexicon", "social_signals", "length")
 CANDIDATES = {
     "(b) TF-IDF lemmas 1-2 + LR": dict(dense_parts=()),
-    "(c) + vectors, entities, signals": dict(dense_parts=("vector", "entities", "signals", "length")),
-    "(c) + vectors, entities, signals, lexicon": dict(dense_parts=FULL),
-    "(c) + … lexicon, C=0.5": dict(dense_parts=FULL, C=0.5),
-    "(c) + … lexicon, C=0.25": dict(dense_parts=FULL, C=0.25),
-    "(c) + … lexicon, C=0.5, w=0.6": dict(dense_parts=FULL, C=0.5, dense_weight=0.6),
-    "(c) + … lexicon, C=0.5, unigrams": dict(dense_parts=FULL, C=0.5, ngram_range=(1, 1)),
+    "(c) (b) + vectors, entities, signals": dict(dense_parts=("vector", "entities", "signals", "length")),
+    "(c) (b) + vectors, entities, signals, lexicon, C=0.5": dict(dense_parts=FULL, C=0.5),
+    "(c) (b) + vectors, entities, signals, lexicon, C=2": dict(dense_parts=FULL, C=2.0),
 }
 
 

@@ -14,11 +14,16 @@ from pathlib import Path
 import balise
 import balise.annotate
 import balise.component
+import balise.crawl
 import balise.errors
+import balise.exports
+import balise.imports
 import balise.extract
 import balise.markers
 import balise.render
 import balise.signals
+import balise.store
+import balise.suggest
 import balise.tagger
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "api.md"
@@ -31,6 +36,10 @@ SECTIONS = [
     ("Batch annotation", [balise.annotate.annotate, balise.annotate.annotate_documents, balise.annotate.RunSummary]),
     ("The scheme", [balise.Marker, balise.markers.sort_labels]),
     ("Rendering", [balise.render]),
+    ("Crawling and the store", [balise.crawl.crawl, balise.crawl.watch, balise.crawl.fetch_url,
+                                balise.crawl.SourceOptions, balise.store.Store]),
+    ("Exports, imports, suggestions", [balise.exports.export, balise.imports.import_annotations,
+                                       balise.imports.compare, balise.suggest.suggest]),
     ("spaCy components", [balise.component.MarkersComponent, balise.component.SignalsComponent]),
     ("Errors", [balise.errors.BaliseError, balise.errors.InvalidInputError, balise.errors.UnreadableDocumentError,
                 balise.errors.ModelNotFoundError, balise.errors.ModelIntegrityError]),

@@ -49,7 +49,8 @@ def main() -> None:
              "threshold, the words that weighed for each positive label, and rule-based rupture-signal spans.",
              "- **Model**: one logistic regression a label (scikit-learn, `class_weight=balanced`) with sigmoid "
              "calibration (3-fold), over TF-IDF of lemma n-grams joined to dense features (mean word vector, entity "
-             "counts, rupture-signal counts, counts of each marker's cue lemmas, length). Thresholds tuned per label "
+             "counts, rupture-signal counts, counts of each marker's cue lemmas, signal counts scaled by the social-action "
+             "vocabulary around them, length). Thresholds tuned per label "
              "by 5-fold cross-validation on the training split only.",
              f"- **Training data**: {card['training_data']['passages']} passages of `corpora/gold/train.jsonl` "
              f"(sha256 `{card['training_data']['sha256'][:16]}…`), original French written and annotated for the "
@@ -97,7 +98,13 @@ def main() -> None:
               "- French only: other languages are flagged (`lang`) and not tagged. No OCR: image-only PDFs are "
               "skipped.",
               "- The rupture-signal rules are lexical and syntactic; they know the codebook's false friends, not "
-              "every idiom.", ""]
+              "every idiom.",
+              "- Known false positives: sport news about a local *club* can get `gouvernance` or `changement_social`; "
+              "an administrative memo with *pour la première fois* and *ne … plus* can get `rupture` (technological "
+              "or procedural novelty is not a rupture of social practice).",
+              "- Real project sheets: the model is precise but misses about half of the labels that independent "
+              "annotators give (real texts state effects and access mechanisms in one clause of a long paragraph); "
+              "`gouvernance` has only 4 positives in the real sample, so its 0.0 there is a very noisy figure.", ""]
     out = card_path.with_suffix(".md")
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {out}")

@@ -17,7 +17,8 @@ FRENCH_1 = ("Jusqu'ici, les personnes âgées isolées devaient se rendre au CCA
             "vient à leur rencontre dans les hameaux du canton, sans rendez-vous.\n\n"
             "Les habitants du quartier ont conçu eux-mêmes le service avec le centre social ; ils en assurent "
             "l'ouverture trois soirs par semaine.")
-FRENCH_2 = "Le club local a remporté dimanche son troisième match de la saison devant deux cents spectateurs."
+FRENCH_2 = ("Météo-France annonce des averses orageuses sur le littoral jeudi, avec des rafales à 80 km/h en fin "
+            "de journée.")
 ENGLISH = ("The city council approved the new budget on Tuesday, after a long debate about road repairs and "
            "the cost of the swimming pool renovation.")
 
@@ -76,7 +77,7 @@ def test_non_french_document_is_flagged_not_tagged(tmp_path, tagger):
 
 
 def test_resume_after_interrupted_run(tmp_path, tagger):
-    rows = [{"id": f"d{i}", "text": f"{FRENCH_2} Match numéro {i}."} for i in range(6)]
+    rows = [{"id": f"d{i}", "text": f"{FRENCH_2} Bulletin numéro {i}."} for i in range(6)]
     source = write_jsonl(tmp_path / "in.jsonl", rows)
     out = tmp_path / "out.jsonl"
     annotate([source], out, tagger=tagger)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -39,9 +40,9 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
 
     def __init__(
         self,
-        dense_parts: tuple[str, ...] = ("vector", "entities", "signals", "lexicon", "length"),
+        dense_parts: tuple[str, ...] = ("vector", "entities", "signals", "lexicon", "social_signals", "length"),
         dense_weight: float = 0.35,
-        C: float = 0.5,
+        C: float = 2.0,
         ngram_range: tuple[int, int] = (1, 2),
         min_df: int = 2,
         calibration_folds: int = 3,
@@ -135,22 +136,34 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
 
     def predict_proba(self, X: Sequence[PassageFeatures]) -> np.ndarray:
         """Calibrated probability of each label (columns in :data:`LABELS` order)."""
+        return self.predict_proba_with_rows(X)[0]
+
+    def predict_proba_with_rows(self, X: Sequence[PassageFeatures]) -> tuple[np.ndarray, Any]:
+        """Probabilities and the TF-IDF rows they came from (reused to explain, so nothing is computed twice)."""
         if len(X) == 0:
-            return np.zeros((0, len(LABELS)))
-        matrix = self.features_.transform(list(X))
-        return np.column_stack([m.predict_proba(matrix)[:, 1] for m in self.models_])
+            return np.zeros((0, len(LABELS))), sparse.csr_matrix((0, getattr(self, "n_lemma_features_", 0)))
+        matrix = sparse.csr_matrix(self.features_.transform(list(X)))
+        proba = np.column_stack([m.predict_proba(matrix)[:, 1] for m in self.models_])
+        return proba, matrix[:, : self.n_lemma_features_]
 
     def predict(self, X: Sequence[PassageFeatures]) -> np.ndarray:
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
-    def explain(self, record: PassageFeatures, label_index: int, top_k: int = 4) -> list[tuple[int, int, float]]:
+    def lemma_row(self, record: PassageFeatures) -> Any:
+        """The TF-IDF row of a passage (computed once, shared by the explanations of all its labels)."""
+        tfidf: TfidfVectorizer = self.features_.transformer_list[0][1].named_steps["tfidf"]
+        return tfidf.transform([record.lemma_text]).tocsr()
+
+    def explain(
+        self, record: PassageFeatures, label_index: int, top_k: int = 4, row: Any = None
+    ) -> list[tuple[int, int, float]]:
         """The lemma n-grams of ``record`` that pushed most towards a label: ``(start, end, weight)``.
 
         Weight is the n-gram's contribution to the logit (TF-IDF value × coefficient), so weights of different
-        passages are comparable for one label.
+        passages are comparable for one label. ``row`` is :meth:`lemma_row` of the record, when already known.
         """
-        tfidf: TfidfVectorizer = self.features_.transformer_list[0][1].named_steps["tfidf"]
-        row = tfidf.transform([record.lemma_text]).tocsr()
+        if row is None:
+            row = self.lemma_row(record)
         if row.nnz == 0:
             return []
         coef = self.coef_[label_index, : self.n_lemma_features_]
@@ -184,12 +197,14 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
             return {}
         dense_pipe = self.features_.transformer_list[1][1]
         block: DenseFeatures = dense_pipe.named_steps["dense"]
-        scaled = dense_pipe.transform([record])[0] * self.dense_weight
+        scaler = dense_pipe.named_steps["scale"]
         names = block.feature_names(len(record.vector))
         weights = {}
         for family, count in record.signals.items():
             column = names.index(f"signal_{family}")
-            weights[family] = round(float(self.coef_[label_index, self.n_lemma_features_ + column] * scaled[column]), 4)
+            # the block's value is the count capped at 3, standardised, then weighted in the union
+            scaled = (min(count, 3) - scaler.mean_[column]) / scaler.scale_[column] * self.dense_weight
+            weights[family] = round(float(self.coef_[label_index, self.n_lemma_features_ + column] * scaled), 4)
         return weights
 
 

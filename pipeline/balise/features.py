@@ -66,28 +66,24 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "changer", "désormais", "depuis",
     ),
 }
-_LEXICON_GRAMS: dict[str, list[tuple[str, ...]]] = {
-    label: [tuple(cue.split()) for cue in cues] for label, cues in LEXICON.items()
-}
-
-
 SOCIAL_CONTEXT_HITS = 4
 """Cue lemmas of the first four markers (people, place, decisions, access) that make a passage fully 'social'."""
+
+_LEXICON_INDEX: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+"""First lemma of a cue → (marker position, whole cue): one pass over a passage finds every cue."""
+for _position, _cues in enumerate(LEXICON.values()):
+    for _cue in _cues:
+        _gram = tuple(_cue.split())
+        _LEXICON_INDEX.setdefault(_gram[0], []).append((_position, _gram))
 
 
 def lexicon_counts(lemmas: Sequence[str]) -> list[int]:
     """Occurrences of each marker's cue lemmas (single words and short phrases) in a lemma sequence."""
-    counts = []
-    n_lemmas = len(lemmas)
-    for grams in _LEXICON_GRAMS.values():
-        total = 0
-        for gram in grams:
-            size = len(gram)
-            if size == 1:
-                total += lemmas.count(gram[0])
-            else:
-                total += sum(1 for i in range(n_lemmas - size + 1) if tuple(lemmas[i : i + size]) == gram)
-        counts.append(total)
+    counts = [0] * len(LEXICON)
+    for i, lemma in enumerate(lemmas):
+        for position, gram in _LEXICON_INDEX.get(lemma, ()):
+            if len(gram) == 1 or tuple(lemmas[i : i + len(gram)]) == gram:
+                counts[position] += 1
     return counts
 NUMBER = "<num>"
 

@@ -35,7 +35,6 @@ class Signal:
 
 _APOS = ["'", "’"]
 _JUSQU = {"LOWER": {"IN": ["jusqu'", "jusqu’", "jusque"]}}
-_NE = {"LOWER": {"IN": ["ne", "n'", "n’"]}}
 
 PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
     "contrast": [
@@ -49,10 +48,6 @@ PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
         [{"LOWER": "plutôt"}, {"LOWER": {"IN": ["que", "qu'", "qu’"]}}],
         [{"LOWER": "contrairement"}, {"LOWER": {"IN": ["à", "au", "aux"]}}],
         [{"LOWER": "à"}, {"LOWER": "la"}, {"LOWER": "place"}, {"LOWER": {"IN": ["de", "du", "des", "d'", "d’"]}}],
-        # "ne … plus": from the negation to "plus", a few words apart; kept only when it contrasts (filter)
-        [_NE, {"IS_PUNCT": False, "LOWER": {"NOT_IN": ["pas", "plus", "que", "."]}, "OP": "{1,3}"},
-         {"LOWER": "plus"}],
-        [_NE, {"LOWER": "plus"}],
         [{"LOWER": {"IN": ["et", ","]}}, {"LOWER": "non"}, {"LOWER": "plus"}],
     ],
     "rupture_verb": [
@@ -108,6 +103,19 @@ _SHIFT_PASSAGE = re.compile(
     re.IGNORECASE,
 )
 
+# "ne … plus": from the negation to "plus", at most three words apart, found on the text (a token pattern with a
+# wildcard is the slowest thing a Matcher can run); kept only when it contrasts (see _contrasts)
+_NE_PLUS = re.compile(
+    r"\b(?:ne\s+|n['’]\s*)(?:(?!pas\b|que\b|qu['’]|plus\b)[^\s.;:!?]+\s+){0,3}?plus\b", re.IGNORECASE
+)
+# every token pattern above needs one of these strings: a passage without any skips the Matcher
+_TRIGGERS = re.compile(
+    r"jusqu|jusque|auparavant|autrefois|désormais|dorénavant|naguère|au\s+lieu|plutôt|contrairement|à\s+la\s+place"
+    r"|non\s+plus|romp|fini|sort|invers|renvers|chang\w*\s+d|repens|réinvent|reinvent|décloison|decloison"
+    r"|réinterrog|reinterrog|bouscul|première|inédit|pionni|sans\s+équival|sans\s+précéd",
+    re.IGNORECASE,
+)
+
 _UNPUBLISHED_HEADS = {
     "roman", "texte", "manuscrit", "photo", "photographie", "image", "document", "chanson", "titre", "album",
     "œuvre", "oeuvre", "lettre", "poème", "archive", "film", "enregistrement", "extrait", "vidéo", "morceau",
@@ -139,13 +147,19 @@ class SignalDetector:
 
     def find(self, doc: Doc) -> list[Span]:
         candidates: list[Span] = []
-        for match_id, start, end in self.matcher(doc):
-            family = doc.vocab.strings[match_id]
-            span = self._trim(doc[start:end], family)
-            if self._keep(span, family):
-                candidates.append(Span(doc, span.start, span.end, label=family))
+        text = doc.text
+        if _TRIGGERS.search(text):
+            for match_id, start, end in self.matcher(doc):
+                family = doc.vocab.strings[match_id]
+                span = self._trim(doc[start:end], family)
+                if self._keep(span, family):
+                    candidates.append(Span(doc, span.start, span.end, label=family))
+        for match in _NE_PLUS.finditer(text):
+            negation = doc.char_span(match.start(), match.end(), label="contrast", alignment_mode="expand")
+            if negation is not None and _contrasts(negation):
+                candidates.append(negation)
         for pattern, group in ((_SHIFT, 0), (_SHIFT_LOGIC, 0), (_SHIFT_PASSAGE, "shift")):
-            for match in pattern.finditer(doc.text):
+            for match in pattern.finditer(text):
                 shift = doc.char_span(match.start(group), match.end(group), label="shift", alignment_mode="expand")
                 if shift is not None:
                     candidates.append(shift)

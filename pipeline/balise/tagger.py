@@ -220,8 +220,9 @@ class Tagger:
             if span is not None and len(span):
                 paragraphs.append(span)
         records, spans, signals = self._passages_of(doc, 0, paragraphs)
-        proba = self.bundle.classifier.predict_proba(records) if records else np.zeros((0, len(LABELS)))
-        return [self._passage(r, s, p, signals) for r, s, p in zip(records, spans, proba)], signals
+        proba, lemma_rows = self.bundle.classifier.predict_proba_with_rows(records)
+        passages = [self._passage(r, s, p, signals, lemma_rows[i]) for i, (r, s, p) in enumerate(zip(records, spans, proba))]
+        return passages, signals
 
     # ------------------------------------------------------------------ internals
 
@@ -255,24 +256,32 @@ class Tagger:
                 signals += g
             per_document.append((entry, records, spans, signals))
             all_records += records
-        proba = self.bundle.classifier.predict_proba(all_records) if all_records else np.zeros((0, len(LABELS)))
+        proba, lemma_rows = self.bundle.classifier.predict_proba_with_rows(all_records)
         position = 0
         for entry, records, spans, signals in per_document:
-            rows = proba[position : position + len(records)]
+            passages = [
+                self._passage(r, s, proba[position + i], signals, lemma_rows[position + i])
+                for i, (r, s) in enumerate(zip(records, spans))
+            ]
             position += len(records)
-            passages = [self._passage(r, s, p, signals) for r, s, p in zip(records, spans, rows)]
             yield self._document(entry.document, entry.lang, passages, signals)
 
     def _passage(
-        self, record: PassageFeatures, span: tuple[int, int], row: np.ndarray, signals: list[Signal]
+        self,
+        record: PassageFeatures,
+        span: tuple[int, int],
+        probabilities: np.ndarray,
+        signals: list[Signal],
+        lemma_row: Any = None,
     ) -> AnnotatedPassage:
         classifier = self.bundle.classifier
-        labels = [label for label, p, t in zip(LABELS, row, classifier.thresholds_) if p >= t]
-        scores = {label: round(float(p), SCORE_DIGITS) for label, p in zip(LABELS, row)}
+        labels = [label for label, p, t in zip(LABELS, probabilities, classifier.thresholds_) if p >= t]
+        scores = {label: round(float(p), SCORE_DIGITS) for label, p in zip(LABELS, probabilities)}
         evidence: list[Evidence] = []
+        row = lemma_row if lemma_row is not None or not labels else classifier.lemma_row(record)
         for label in labels:
             j = LABELS.index(label)
-            for start, end, weight in classifier.explain(record, j, EVIDENCE_PER_LABEL):
+            for start, end, weight in classifier.explain(record, j, EVIDENCE_PER_LABEL, row):
                 evidence.append(Evidence(start, end, label, weight))
             if label == "rupture":
                 family_weights = classifier.signal_weights(record, j)
@@ -281,7 +290,12 @@ class Tagger:
                     for s in signals
                     if span[0] <= s.start and s.end <= span[1]
                 ]
-        evidence.sort(key=lambda e: (e.start, e.label))
+        strongest: dict[tuple[int, int, str], Evidence] = {}
+        for item in evidence:  # a signal may also be a weighty n-gram: one mark, the larger weight
+            key = (item.start, item.end, item.label)
+            if key not in strongest or item.weight > strongest[key].weight:
+                strongest[key] = item
+        evidence = sorted(strongest.values(), key=lambda e: (e.start, e.label))
         return AnnotatedPassage(span[0], span[1], labels, scores, evidence)
 
     def _document(
