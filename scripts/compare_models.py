@@ -28,8 +28,8 @@ FULL = ("vector", "entities", "signals", "lexicon", "social_signals", "length")
 CANDIDATES = {
     "(b) TF-IDF lemmas 1-2 + LR": dict(dense_parts=()),
     "(c) (b) + vectors, entities, signals": dict(dense_parts=("vector", "entities", "signals", "length")),
-    "(c) (b) + vectors, entities, signals, lexicon, C=0.5": dict(dense_parts=FULL, C=0.5),
-    "(c) (b) + vectors, entities, signals, lexicon, C=2": dict(dense_parts=FULL, C=2.0),
+    "(c) (b) + vectors, entities, signals, lexicon, C=2, w=0.35": dict(dense_parts=FULL, C=2.0, dense_weight=0.35),
+    "(c) (b) + vectors, entities, signals, lexicon, C=4, w=0.2": dict(dense_parts=FULL, C=4.0, dense_weight=0.2),
 }
 
 

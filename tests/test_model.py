@@ -61,7 +61,7 @@ def test_estimator_contract_and_determinism():
         Y.append(row)
     Y = np.array(Y)
     model = MarkerClassifier(threshold_folds=3, min_df=1)
-    assert model.get_params()["C"] == 2.0
+    assert model.get_params()["C"] == 4.0
     model.fit(X, Y)
     proba = model.predict_proba(X)
     assert proba.shape == (120, 6) and ((proba >= 0) & (proba <= 1)).all()

@@ -41,8 +41,8 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
     def __init__(
         self,
         dense_parts: tuple[str, ...] = ("vector", "entities", "signals", "lexicon", "social_signals", "length"),
-        dense_weight: float = 0.35,
-        C: float = 2.0,
+        dense_weight: float = 0.2,
+        C: float = 4.0,
         ngram_range: tuple[int, int] = (1, 2),
         min_df: int = 2,
         calibration_folds: int = 3,

@@ -43,7 +43,7 @@ def render(doc_or_result: AnnotatedDocument | Doc | dict[str, Any], page: bool =
     record = _as_record(doc_or_result)
     text = record["text"]
     parts = [f"<style>{_CSS}</style>", '<div class="balise">']
-    title = record.get("title") or record.get("id")
+    title = record.get("title")
     if title:
         parts.append(f"<h3>{html.escape(str(title))}</h3>")
     if record.get("lang") not in (None, "fr", "und"):
@@ -73,29 +73,29 @@ def render(doc_or_result: AnnotatedDocument | Doc | dict[str, Any], page: bool =
 
 
 def _highlight(text: str, start: int, end: int, signals: list[dict[str, Any]], evidence: list[dict[str, Any]]) -> str:
-    """Escape ``text[start:end]`` and wrap signal and evidence segments, overlaps included."""
+    """Escape ``text[start:end]``; wrap each signal whole, and underline evidence inside and outside signals."""
     bounds = {start, end}
     for item in signals + evidence:
         bounds.update((max(start, item["start"]), min(end, item["end"])))
     points = sorted(b for b in bounds if start <= b <= end)
     out = []
     for a, b in zip(points, points[1:]):
+        opening = next((s for s in signals if s["start"] == a), None)
+        if opening:
+            family = opening["family"]
+            colour = SIGNAL_COLOURS.get(family, "#eee")
+            out.append(f'<mark class="signal" style="background:{colour}" title="signal: {html.escape(family)}">')
         segment = html.escape(text[a:b]).replace("\n", "<br>")
-        signal = next((s for s in signals if s["start"] <= a and b <= s["end"]), None)
         marks = [e for e in evidence if e["start"] <= a and b <= e["end"]]
-        style = []
-        titles = []
-        if signal:
-            style.append(f"background:{SIGNAL_COLOURS.get(signal['family'], '#eee')}")
-            titles.append(f"signal: {signal['family']}")
         if marks:
-            style.append(f"text-decoration:underline 2px {COLOURS.get(marks[0]['label'], '#000')}")
-            titles += [f"{m['label']} {m['weight']:+.2f}" for m in marks]
-        if style:
-            out.append(f'<span class="signal" style="{";".join(style)}" title="{html.escape("; ".join(titles))}">'
+            titles = "; ".join(f"{m['label']} {m['weight']:+.2f}" for m in marks)
+            colour = COLOURS.get(marks[0]["label"], "#000")
+            out.append(f'<span style="text-decoration:underline 2px {colour}" title="{html.escape(titles)}">'
                        f"{segment}</span>")
         else:
             out.append(segment)
+        if any(s["end"] == b for s in signals if s["start"] <= a):
+            out.append("</mark>")
     return "".join(out)
 
 
