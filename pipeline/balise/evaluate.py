@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .classifier import KeywordBaseline
-from .extract import Document, normalise_text
+from .extract import normalise_text
 from .features import PassageFeatures
 from .markers import LABELS
 from .preprocess import paragraph_spans
@@ -233,4 +233,4 @@ def dump_errors(evaluation: Evaluation, path: str) -> None:
             handle.write(json.dumps(error, ensure_ascii=False) + "\n")
 
 
-__all__ = ["Document", "Evaluation", "evaluate_records", "format_evaluation", "scores", "signal_scores"]
+__all__ = ["Evaluation", "evaluate_records", "format_evaluation", "scores", "signal_scores"]

@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import __version__
 from .classifier import KeywordBaseline, MarkerClassifier
 from .corpus import label_matrix, read_gold, read_jsonl_records
@@ -117,6 +115,3 @@ def _corrections(path: str | os.PathLike[str], known: set[str]) -> list[dict[str
         records.append(record)
     return records
 
-
-def brier(Y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    return calibration(Y, proba)[0]
