@@ -126,6 +126,7 @@ def save_bundle(bundle: ModelBundle, folder: str | os.PathLike[str], card: dict[
         tmp_path = Path(tmp.name)
     try:
         joblib.dump(bundle, tmp_path, compress=3)
+        tmp_path.chmod(0o644)  # temporary files are private; a model is meant to be read by every user
         os.replace(tmp_path, model_path)
     finally:
         tmp_path.unlink(missing_ok=True)
