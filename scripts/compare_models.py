@@ -3,8 +3,8 @@
     python scripts/compare_models.py [--gold corpora/gold] [--real ../shared/real-dev/apriles-dev.jsonl]
 
 Also leave-one-writer-out cross-validation on train (each writer's passages scored by a model trained on the
-others' — the best proxy we have for text written by someone else). (a) the keyword baseline, (b) TF-IDF over lemma n-grams with a linear model, (c) (b) plus spaCy vectors, entity
-and rupture-signal features. Passages are featurized once. ``--real`` adds a column scored on real documents
+others' — the best proxy we have for text written by someone else). (a) the keyword baseline, (b) TF-IDF over lemma n-grams with a linear model, (c) (b) plus spaCy vectors, entity,
+rupture-signal, lexicon and clause-cue features, (d) a soft vote of two (c) views. Passages are featurized once. ``--real`` adds a column scored on real documents
 (evaluation only: nothing is tuned on it). Prints a Markdown table for the README and the model card.
 """
 from __future__ import annotations
@@ -12,11 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import LeaveOneGroupOut
 
-from balise.classifier import KeywordBaseline, MarkerClassifier
+from balise.classifier import (
+    WORDS_AND_CUES,
+    WORDS_CUES_AND_VECTORS,
+    KeywordBaseline,
+    MarkerClassifier,
+    MarkerEnsemble,
+)
 from balise.corpus import label_matrix, read_gold, read_jsonl_records
 from balise.evaluate import Scores, _document_features, _document_proba, scores
 from balise.modelfile import ModelBundle
@@ -25,25 +33,30 @@ from balise.tagger import Tagger
 from balise.train import featurize_passages
 
 FULL = ("vector", "entities", "signals", "lexicon", "social_signals", "length")
-CANDIDATES = {
-    "(b) TF-IDF lemmas 1-2 + LR": dict(dense_parts=()),
-    "(c) (b) + vectors, entities, signals": dict(dense_parts=("vector", "entities", "signals", "length")),
-    "(c) (b) + vectors, entities, signals, lexicon, C=2, w=0.35": dict(dense_parts=FULL, C=2.0, dense_weight=0.35),
-    "(c) (b) + vectors, entities, signals, lexicon, C=4, w=0.2": dict(dense_parts=FULL, C=4.0, dense_weight=0.2),
+CANDIDATES: dict[str, Callable[[], Any]] = {
+    "(b) TF-IDF lemmas 1-2 + LR": lambda: MarkerClassifier(dense_parts=()),
+    "(c) (b) + vectors, entities, signals": lambda: MarkerClassifier(dense_parts=("vector", "entities", "signals",
+                                                                                 "length")),
+    "(c) (b) + vectors, entities, signals, lexicon, C=4, w=0.2 (model of v0.1)":
+        lambda: MarkerClassifier(dense_parts=FULL, C=4.0, dense_weight=0.2),
+    "(c) view 1: (b) + entities, signals, lexicon, clause cues, C=16":
+        lambda: MarkerClassifier(dense_parts=WORDS_AND_CUES, C=16.0),
+    "(c) view 2: view 1 + vectors, C=16": lambda: MarkerClassifier(dense_parts=WORDS_CUES_AND_VECTORS, C=16.0),
+    "(d) soft vote of views 1 and 2 (shipped)": lambda: MarkerEnsemble(),
 }
 
 
 cross_writer_scores: dict[str, Scores] = {}
 
 
-def cross_writer(params: dict, X: list, Y: np.ndarray, groups: list[str]) -> Scores:
+def cross_writer(make: Callable[[], Any], X: list, Y: np.ndarray, groups: list[str]) -> Scores:
     """Leave-one-writer-out: train on the other writers (thresholds tuned inside), score on the one left out.
 
     The closest proxy for text written and annotated by someone else."""
     proba = np.zeros(Y.shape)
     predicted = np.zeros(Y.shape, dtype=int)
     for train_idx, test_idx in LeaveOneGroupOut().split(X, Y, groups):
-        model = MarkerClassifier(**params).fit([X[i] for i in train_idx], Y[train_idx])
+        model = make().fit([X[i] for i in train_idx], Y[train_idx])
         proba[test_idx] = model.predict_proba([X[i] for i in test_idx])
         predicted[test_idx] = (proba[test_idx] >= model.thresholds_).astype(int)
     return scores(Y, predicted)
@@ -75,11 +88,11 @@ def main() -> None:
     rows.append(("(a) keyword baseline", scores(Y_train, baseline.predict(X_train)),
                  scores(Y_dev, (_document_proba(baseline, dev_features) >= 0.5).astype(int)),
                  scores(Y_real, (_document_proba(baseline, real_features) >= 0.5).astype(int)) if real else None))
-    for name, params in CANDIDATES.items():
+    for name, make in CANDIDATES.items():
         t0 = time.perf_counter()
-        model = MarkerClassifier(**params).fit(X_train, Y_train)
+        model = make().fit(X_train, Y_train)
         cv = scores(Y_train, (model.oof_proba_ >= model.thresholds_).astype(int))
-        cross = cross_writer(params, X_train, Y_train, groups)
+        cross = cross_writer(make, X_train, Y_train, groups)
         dev_scores = scores(Y_dev, (_document_proba(model, dev_features) >= model.thresholds_).astype(int))
         real_scores = (scores(Y_real, (_document_proba(model, real_features) >= model.thresholds_).astype(int))
                        if real else None)

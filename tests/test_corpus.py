@@ -51,3 +51,49 @@ def test_near_duplicates_and_split_keep_twins_together():
     train, dev = stratified_split(records, dev_share=0.5, min_dev_positives=1)
     sides = {r["id"]: ("train" if r in train else "dev") for r in records}
     assert sides["0"] == sides["1"]
+
+
+def test_label_review_keeps_the_split_and_records_every_change(tmp_path):
+    """A review rewrites the part files and lists before/after; rebuilding the split after it leaves every
+    passage on its side, so dev figures before and after a review compare the same passages."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    parts = tmp_path / "gold" / "parts"
+    parts.mkdir(parents=True)
+    topics = ["le marché du samedi", "la crèche parentale", "le minibus du canton", "la laverie associative",
+              "le jardin partagé", "la bibliothèque de rue", "la navette des hameaux", "l'épicerie sociale"]
+    records = [{"id": f"t-{i:03d}", "text": f"Passage {i} sur {topics[i % 8]} numéro {i * 7919} écrit pour le test.",
+                "labels": ["ancrage_territorial"] if i % 3 == 0 else [], "signals": [], "genre": "project_sheet",
+                "topic": "isolation"} for i in range(60)]
+    (parts / "t.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+
+    def run(*args):
+        done = subprocess.run([sys.executable, *args], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def sides():
+        return {split: {json.loads(line)["id"] for line in (tmp_path / "gold" / f"{split}.jsonl").open()}
+                for split in ("train", "dev")}
+
+    run("scripts/build_gold.py", "--parts", str(parts), "--out", str(tmp_path / "gold"))
+    before = sides()
+    changes = tmp_path / "changes.jsonl"
+    changes.write_text(
+        json.dumps({"id": "t-001", "add": ["changement_social"], "remove": [], "reason": "test"}) + "\n"
+        + json.dumps({"id": "t-003", "add": [], "remove": ["ancrage_territorial"], "reason": "test"}) + "\n"
+        + json.dumps({"id": "__progress__", "last_id": "t-003"}) + "\n", "utf-8")
+    out = run("scripts/apply_revision.py", "--version", "9", "--parts", str(parts), str(changes))
+    assert out.startswith("2 passages changed")
+    revision = [json.loads(line) for line in (tmp_path / "gold" / "revision-v9.jsonl").open()]
+    assert [(r["id"], r["before"], r["after"]) for r in revision] == [
+        ("t-001", [], ["changement_social"]), ("t-003", ["ancrage_territorial"], [])]
+    run("scripts/build_gold.py", "--parts", str(parts), "--out", str(tmp_path / "gold"))
+    assert sides() == before
+    rebuilt = {json.loads(line)["id"]: json.loads(line) for split in ("train", "dev")
+               for line in (tmp_path / "gold" / f"{split}.jsonl").open()}
+    assert rebuilt["t-001"]["labels"] == ["changement_social"] and rebuilt["t-003"]["labels"] == []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import balise
-from balise.classifier import KeywordBaseline, MarkerClassifier, tune_thresholds_f1
+from balise.classifier import KeywordBaseline, MarkerClassifier, MarkerEnsemble, tune_thresholds_f1
 from balise.errors import BaliseError, ModelIntegrityError, ModelNotFoundError
 from balise.features import PassageFeatures
 from balise.modelfile import bundled_model_dir, sha256_file
@@ -48,7 +48,7 @@ def _record(words, vector_value=0.0):
                            {}, {}, len(words))
 
 
-def test_estimator_contract_and_determinism():
+def _toy_data():
     rng = np.random.default_rng(0)
     vocab = ["habitant", "quartier", "vote", "gratuit", "désormais", "essaimer", "match", "météo", "prix", "club"]
     X, Y = [], []
@@ -59,7 +59,11 @@ def test_estimator_contract_and_determinism():
         row = [0] * 6
         row[label] = 1
         Y.append(row)
-    Y = np.array(Y)
+    return X, np.array(Y)
+
+
+def test_estimator_contract_and_determinism():
+    X, Y = _toy_data()
     model = MarkerClassifier(threshold_folds=3, min_df=1)
     assert model.get_params()["C"] == 4.0
     model.fit(X, Y)
@@ -70,6 +74,23 @@ def test_estimator_contract_and_determinism():
     assert np.allclose(again.predict_proba(X), proba)
     weights = model.explain(X[0], 0)
     assert weights and all(w > 0 for _, _, w in weights)
+
+
+def test_ensemble_is_the_mean_of_its_views_and_explains_like_them():
+    X, Y = _toy_data()
+    views = (MarkerClassifier(dense_parts=("entities", "signals", "length"), min_df=1),
+             MarkerClassifier(dense_parts=("vector", "length"), min_df=1))
+    model = MarkerEnsemble(members=views, threshold_folds=3).fit(X, Y)
+    assert len(model.members_) == 2 and model.oof_proba_.shape == Y.shape
+    proba, rows = model.predict_proba_with_rows(X)
+    assert np.allclose(proba, np.mean([m.predict_proba(X) for m in model.members_], axis=0))
+    assert (model.predict(X) == Y).mean() > 0.9
+    again = MarkerEnsemble(members=views, threshold_folds=3).fit(X, Y)
+    assert np.allclose(again.predict_proba(X), proba) and np.allclose(again.thresholds_, model.thresholds_)
+    label = int(np.argmax(Y[0]))
+    weights = model.explain(X[0], label, row=rows[0])
+    assert weights and weights == model.explain(X[0], label)
+    assert {(s, e) for s, e, _ in weights} <= {(s, e) for m in model.members_ for s, e, _ in m.explain(X[0], label)}
 
 
 def test_threshold_tuning_picks_the_separating_value():
@@ -83,3 +104,21 @@ def test_keyword_baseline():
     baseline = KeywordBaseline().fit([])
     out = baseline.predict([_record(["le", "gouvernance", "de", "le", "projet"]), _record(["match"])])
     assert out[0, 2] == 1 and out[1].sum() == 0
+
+
+def test_clause_cues_read_tense_purpose_and_agency(nlp):
+    """Stated change counts as an effect, the same verb after "afin de" or in the future counts as an aim;
+    inhabitants who run something act, inhabitants who receive something do not."""
+    from balise.features import clause_cues
+
+    def cues(text):
+        return clause_cues(nlp(text)[:])
+
+    stated = cues("La démarche fait évoluer les pratiques des travailleurs sociaux du quartier.")
+    aimed = cues("Afin de faire évoluer les pratiques des travailleurs sociaux, le centre organise des formations.")
+    future = cues("Le dispositif permettra aux familles de retrouver un emploi.")
+    assert stated["effect"] >= 1 and stated["changed_view"] == 1 and stated["aim"] == 0
+    assert aimed["effect"] == 0 and aimed["changed_view"] == 0 and aimed["aim"] >= 1
+    assert future["effect"] == 0 and future["aim"] >= 1
+    assert cues("Des retraités bénévoles animent les ateliers de lecture.")["public_acts"] == 1
+    assert cues("Les familles bénéficient d'un colis chaque semaine.")["public_acts"] == 0

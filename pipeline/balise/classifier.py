@@ -164,32 +164,8 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
         """
         if row is None:
             row = self.lemma_row(record)
-        if row.nnz == 0:
-            return []
-        coef = self.coef_[label_index, : self.n_lemma_features_]
-        contributions = row.data * coef[row.indices]
-        order = np.argsort(-contributions)
-        names = self.lemma_feature_names_
-        found: list[tuple[int, int, float]] = []
-        used: set[tuple[int, int]] = set()
-        floor = max(float(contributions.max()), 0.0) * MIN_RELATIVE_EVIDENCE
-        for k in order:
-            weight = float(contributions[k])
-            if weight <= floor or len(found) >= top_k:
-                break
-            gram = names[row.indices[k]].split(" ")
-            if all(word in _STOP_WORDS or word == NUMBER for word in gram):
-                continue
-            for start, end in _occurrences(record, gram)[:2]:
-                if any(a <= start and end <= b for a, b in used):
-                    continue
-                # a bigram replaces the unigram it contains: one mark per place
-                found = [f for f in found if not (start <= f[0] and f[1] <= end)]
-                used = {u for u in used if not (start <= u[0] and u[1] <= end)}
-                used.add((start, end))
-                found.append((start, end, round(weight, 4)))
-        return found
-
+        return _explain(record, row, self.coef_[label_index, : self.n_lemma_features_], self.lemma_feature_names_,
+                        top_k)
 
     def signal_weights(self, record: PassageFeatures, label_index: int) -> dict[str, float]:
         """Contribution of each rupture-signal family present in ``record`` to a label's logit."""
@@ -206,6 +182,33 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
             scaled = (min(count, 3) - scaler.mean_[column]) / scaler.scale_[column] * self.dense_weight
             weights[family] = round(float(self.coef_[label_index, self.n_lemma_features_ + column] * scaled), 4)
         return weights
+
+
+def _explain(record: PassageFeatures, row: Any, coef: np.ndarray, names: Any, top_k: int) -> list[tuple[int, int, float]]:
+    """The n-grams of a TF-IDF ``row`` with the largest contribution (value × coefficient), placed in the text."""
+    if row.nnz == 0:
+        return []
+    contributions = row.data * coef[row.indices]
+    order = np.argsort(-contributions)
+    found: list[tuple[int, int, float]] = []
+    used: set[tuple[int, int]] = set()
+    floor = max(float(contributions.max()), 0.0) * MIN_RELATIVE_EVIDENCE
+    for k in order:
+        weight = float(contributions[k])
+        if weight <= floor or len(found) >= top_k:
+            break
+        gram = names[row.indices[k]].split(" ")
+        if all(word in _STOP_WORDS or word == NUMBER for word in gram):
+            continue
+        for start, end in _occurrences(record, gram)[:2]:
+            if any(a <= start and end <= b for a, b in used):
+                continue
+            # a bigram replaces the unigram it contains: one mark per place
+            found = [f for f in found if not (start <= f[0] and f[1] <= end)]
+            used = {u for u in used if not (start <= u[0] and u[1] <= end)}
+            used.add((start, end))
+            found.append((start, end, round(weight, 4)))
+    return found
 
 
 def _occurrences(record: PassageFeatures, gram: list[str]) -> list[tuple[int, int]]:
@@ -273,3 +276,140 @@ class KeywordBaseline(BaseEstimator, ClassifierMixin):
 
     def predict(self, X: Sequence[PassageFeatures]) -> np.ndarray:
         return self.predict_proba(X).astype(int)
+
+
+# --------------------------------------------------------------------------------------------- two views
+
+WORDS_AND_CUES = ("entities", "signals", "lexicon", "social_signals", "clauses", "length")
+"""Dense features that name what a passage says and how (lexicon, signals, clause cues): they carry over from
+one writing style to another."""
+WORDS_CUES_AND_VECTORS = ("vector", *WORDS_AND_CUES)
+"""The same plus the mean word vector, which reads topic and tone but also the style of whoever wrote the text."""
+
+
+def default_members() -> tuple[MarkerClassifier, ...]:
+    """The two views of the shipped model (chosen by cross-validation on train, see the model card)."""
+    return (
+        MarkerClassifier(dense_parts=WORDS_AND_CUES, C=16.0),
+        MarkerClassifier(dense_parts=WORDS_CUES_AND_VECTORS, C=16.0),
+    )
+
+
+class MarkerEnsemble(BaseEstimator, ClassifierMixin):
+    """Soft vote of :class:`MarkerClassifier` views: the mean of their calibrated probabilities, with per-label
+    thresholds tuned by cross-validation on the mean (training data only).
+
+    Two views of one passage err differently — one on words and cues, one also on word vectors — and their mean
+    is better than either (see the model card). Evidence is the mean of the views' word contributions.
+    """
+
+    def __init__(self, members: tuple[MarkerClassifier, ...] | None = None, threshold_folds: int = 5,
+                 random_state: int = 13) -> None:
+        self.members = members
+        self.threshold_folds = threshold_folds
+        self.random_state = random_state
+
+    def fit(self, X: Sequence[PassageFeatures], Y: Any, tune_thresholds: bool = True) -> MarkerEnsemble:
+        Y = np.asarray(Y, dtype=int)
+        X = list(X)
+        templates = self.members if self.members is not None else default_members()
+        self.labels_ = list(LABELS)
+        self.members_ = [clone(m).set_params(threshold_folds=self.threshold_folds, random_state=self.random_state)
+                         .fit(X, Y, tune_thresholds=False) for m in templates]
+        self.thresholds_ = np.full(len(LABELS), 0.5)
+        if tune_thresholds:
+            self.oof_proba_ = self.cross_val_proba(X, Y)
+            self.thresholds_ = tune_thresholds_f1(Y, self.oof_proba_)
+        return self
+
+    def cross_val_proba(self, X: Sequence[PassageFeatures], Y: np.ndarray) -> np.ndarray:
+        """Out-of-fold mean probabilities on the training data (same folds for every view)."""
+        return np.mean([m.cross_val_proba(X, Y) for m in self.members_], axis=0)
+
+    def predict_proba(self, X: Sequence[PassageFeatures]) -> np.ndarray:
+        """Mean calibrated probability of each label over the views (columns in :data:`LABELS` order)."""
+        return self.predict_proba_with_rows(X)[0]
+
+    def predict_proba_with_rows(self, X: Sequence[PassageFeatures]) -> tuple[np.ndarray, Any]:
+        """Probabilities and, for explanations, each view's TF-IDF rows."""
+        if len(X) and self._shared_lemma_coef() is not None:
+            return self._predict_shared(list(X))
+        outputs = [m.predict_proba_with_rows(X) for m in self.members_]
+        proba = np.mean([p for p, _ in outputs], axis=0)
+        return proba, _RowsOfViews([rows for _, rows in outputs])
+
+    def _predict_shared(self, X: list[PassageFeatures]) -> tuple[np.ndarray, Any]:
+        """Views with one vocabulary: the TF-IDF rows are computed once and joined to each view's dense block
+        (the same matrix as each view's own ``FeatureUnion``, without the repeated work)."""
+        first = self.members_[0]
+        lemmas = sparse.csr_matrix(first.features_.transformer_list[0][1].transform(X))
+        probas = []
+        for member in self.members_:
+            weights = member.features_.transformer_weights or {}
+            blocks = [lemmas * weights.get("lemmas", 1.0)]
+            for name, pipe in member.features_.transformer_list[1:]:
+                blocks.append(sparse.csr_matrix(np.asarray(pipe.transform(X)) * weights.get(name, 1.0)))
+            matrix = sparse.hstack(blocks).tocsr()
+            probas.append(np.column_stack([m.predict_proba(matrix)[:, 1] for m in member.models_]))
+        return np.mean(probas, axis=0), _RowsOfViews([lemmas] * len(self.members_))
+
+    def predict(self, X: Sequence[PassageFeatures]) -> np.ndarray:
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def lemma_row(self, record: PassageFeatures) -> Any:
+        return _RowsOfViews([m.lemma_row(record) for m in self.members_])[0]
+
+    def explain(
+        self, record: PassageFeatures, label_index: int, top_k: int = 4, row: Any = None
+    ) -> list[tuple[int, int, float]]:
+        """The words of ``record`` that pushed most towards a label, by mean contribution over the views."""
+        rows = row.rows if isinstance(row, _ViewRows) else [None] * len(self.members_)
+        shared = self._shared_lemma_coef()
+        if shared is not None:
+            first = self.members_[0]
+            own_row = rows[0] if rows[0] is not None else first.lemma_row(record)
+            return _explain(record, own_row, shared[label_index], first.lemma_feature_names_, top_k)
+        summed: dict[tuple[int, int], float] = {}
+        for member, member_row in zip(self.members_, rows):
+            for start, end, weight in member.explain(record, label_index, top_k, member_row):
+                summed[(start, end)] = summed.get((start, end), 0.0) + weight / len(self.members_)
+        ranked = sorted(summed.items(), key=lambda item: -item[1])[:top_k]
+        return [(start, end, round(weight, 4)) for (start, end), weight in ranked]
+
+    def _shared_lemma_coef(self) -> np.ndarray | None:
+        """The views' mean word coefficients, when they share one vocabulary (views fitted on the same passages
+        with the same n-gram settings do): evidence then costs what it costs for a single model."""
+        if "_lemma_coef" not in self.__dict__:
+            first = self.members_[0]
+            same = all(list(m.lemma_feature_names_) == list(first.lemma_feature_names_) for m in self.members_[1:])
+            self._lemma_coef = (np.mean([m.coef_[:, : m.n_lemma_features_] for m in self.members_], axis=0)
+                                if same else None)
+        return self._lemma_coef
+
+    def signal_weights(self, record: PassageFeatures, label_index: int) -> dict[str, float]:
+        """Mean contribution of each rupture-signal family present in ``record`` to a label's logit."""
+        weights: dict[str, float] = {}
+        for member in self.members_:
+            for family, weight in member.signal_weights(record, label_index).items():
+                weights[family] = weights.get(family, 0.0) + weight / len(self.members_)
+        return {family: round(weight, 4) for family, weight in weights.items()}
+
+
+class _ViewRows:
+    """One passage's TF-IDF row in each view."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+
+class _RowsOfViews:
+    """Indexable like a sparse matrix of rows: item ``i`` is passage ``i``'s rows in every view."""
+
+    def __init__(self, matrices: list[Any]) -> None:
+        self.matrices = matrices
+
+    def __getitem__(self, i: int) -> _ViewRows:
+        return _ViewRows([m[i] for m in self.matrices])
+
+    def __len__(self) -> int:
+        return self.matrices[0].shape[0] if self.matrices else 0

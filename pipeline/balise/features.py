@@ -87,10 +87,95 @@ def lexicon_counts(lemmas: Sequence[str]) -> list[int]:
     return counts
 NUMBER = "<num>"
 
+# ------------------------------------------------------------------------------------------- clause cues
+# What a sentence *does* matters as much as its words: a change stated as fact is evidence of
+# changement_social, the same verb in a purpose clause or in the future is not; inhabitants who are the subject
+# of an action verb are evidence of beneficiaires, inhabitants who receive something are not. These counts
+# come from spaCy's morphology and dependency parse, so they carry over from one writing style to another.
+
+CLAUSE_CUES = ("effect", "changed_view", "aim", "public_acts")
+
+EFFECT_VERBS = frozenset({
+    "permettre", "contribuer", "favoriser", "transformer", "évoluer", "changer", "devenir", "améliorer",
+    "renforcer", "réduire", "diminuer", "augmenter", "essaimer", "étendre", "généraliser", "pérenniser",
+    "inspirer", "regagner", "retrouver", "multiplier", "modifier", "bouleverser", "reprendre", "adopter",
+    "institutionnaliser", "dupliquer", "progresser", "doubler", "tripler", "rompre", "sortir",
+})
+CHANGE_VERBS = frozenset({"évoluer", "changer", "transformer", "modifier", "bouleverser", "revoir", "repenser",
+                          "faire", "réinterroger", "questionner"})
+VIEW_NOUNS = frozenset({"regard", "pratique", "posture", "relation", "représentation", "image", "culture",
+                        "habitude", "comportement", "rapport", "manière", "façon", "mentalité"})
+PUBLIC_NOUNS = frozenset({
+    "habitant", "usager", "parent", "famille", "jeune", "senior", "résident", "locataire", "citoyen", "adhérent",
+    "participant", "bénéficiaire", "retraité", "aidant", "mère", "père", "femme", "enfant", "élève", "personne",
+    "public", "population", "bénévole", "demandeur", "salarié", "membre", "collectif",
+})
+PASSIVE_VERBS = frozenset({"bénéficier", "recevoir", "être", "avoir", "pouvoir", "devoir", "rester", "souffrir",
+                           "vivre", "manquer", "subir", "attendre", "aller", "sembler", "orienter", "accueillir"})
+TAKE_PART_VERBS = frozenset({"associer", "impliquer", "consulter", "mobiliser", "inviter", "élire", "former"})
+CO_DESIGN_VERBS = frozenset({"co-construire", "coconstruire", "construire", "élaborer", "concevoir", "définir",
+                             "imaginer", "écrire", "rédiger", "décider", "choisir", "préparer", "organiser"})
+
+
+def _is_realised(verb: Any) -> bool:
+    """A finite indicative verb in the present or a past tense, or a past participle with its auxiliary."""
+    morph = verb.morph
+    if "Fin" in morph.get("VerbForm", []):
+        return "Ind" in morph.get("Mood", []) and "Fut" not in morph.get("Tense", [])
+    if "Part" in morph.get("VerbForm", []) and "Past" in morph.get("Tense", []):
+        return any(child.dep_.startswith("aux") for child in verb.children)
+    return False
+
+
+def _stated_as_fact(verb: Any) -> bool:
+    """The verb, or the finite verb its infinitive hangs on ("permet de faire évoluer"), is realised, and no
+    purpose marker ("afin de", "pour") governs the chain in between."""
+    for _ in range(4):
+        if any(c.lemma_.lower() in ("afin", "pour") and c.dep_ in ("mark", "case") for c in verb.children):
+            return False
+        if "Inf" not in verb.morph.get("VerbForm", []) or verb.head.i == verb.i:
+            return _is_realised(verb)
+        verb = verb.head
+    return False
+
+
+def clause_cues(span: Span) -> dict[str, int]:
+    """Counts of the clause cues of a passage (see :data:`CLAUSE_CUES`)."""
+    counts = dict.fromkeys(CLAUSE_CUES, 0)
+    for token in span:
+        lemma = token.lemma_.lower()
+        if token.pos_ in ("VERB", "AUX"):
+            morph = token.morph
+            if "Fut" in morph.get("Tense", []) or "Cnd" in morph.get("Mood", []):
+                counts["aim"] += 1
+            elif lemma in EFFECT_VERBS and _stated_as_fact(token):
+                counts["effect"] += 1
+            if lemma in CHANGE_VERBS and _stated_as_fact(token) and any(
+                c.lemma_.lower() in VIEW_NOUNS and c.dep_ in ("obj", "nsubj", "nsubj:pass") for c in token.children
+            ):
+                counts["changed_view"] += 1
+        elif lemma in ("afin", "vise", "objectif", "but") or (
+            lemma == "pour" and token.dep_ == "mark" and "Inf" in token.head.morph.get("VerbForm", [])
+        ):
+            counts["aim"] += 1
+        if lemma in PUBLIC_NOUNS:
+            head = token.head
+            head_lemma = head.lemma_.lower()
+            if token.dep_ == "nsubj" and head.pos_ == "VERB" and head_lemma not in PASSIVE_VERBS:
+                counts["public_acts"] += 1
+            elif token.dep_ in ("nsubj:pass", "nsubj") and head_lemma in TAKE_PART_VERBS:
+                counts["public_acts"] += 1
+            elif token.dep_.startswith("obl") and head_lemma in CO_DESIGN_VERBS and any(
+                c.lower_ == "avec" for c in token.children
+            ):
+                counts["public_acts"] += 1
+    return counts
+
 
 @dataclass
 class PassageFeatures:
-    """Lemmas with their character offsets, the mean word vector, entity and signal counts of a passage."""
+    """Lemmas with their character offsets, the mean word vector, entity, signal and clause-cue counts of a
+    passage."""
 
     lemmas: list[str]
     offsets: list[tuple[int, int]]
@@ -98,6 +183,7 @@ class PassageFeatures:
     entities: dict[str, int] = field(default_factory=dict)
     signals: dict[str, int] = field(default_factory=dict)
     n_tokens: int = 0
+    clauses: dict[str, int] = field(default_factory=dict)
 
     @property
     def lemma_text(self) -> str:
@@ -118,24 +204,29 @@ def featurize(span: Span, signals: Sequence[Signal] = (), offset: int = 0) -> Pa
     """Features of a passage ``span`` whose document starts at ``offset`` in the source text."""
     lemmas: list[str] = []
     offsets: list[tuple[int, int]] = []
-    vectors = []
+    content: list[int] = []
     for token in span:
         lemma = normalise_lemma(token)
         if lemma is None:
             continue
         lemmas.append(lemma)
         offsets.append((token.idx + offset, token.idx + len(token.text) + offset))
-        if token.has_vector and not token.is_stop:
-            vectors.append(token.vector)
+        if not token.is_stop:
+            content.append(token.orth)
+    table = span.doc.vocab.vectors
     width = span.doc.vocab.vectors_length or 1
-    vector = np.mean(np.asarray(vectors), axis=0).astype(np.float32) if vectors else np.zeros(width, np.float32)
+    # one table lookup for the whole passage (words without a vector get row -1 and are left out)
+    rows = table.find(keys=content) if content and table.size else np.zeros(0, dtype=int)
+    rows = rows[rows >= 0]
+    vector = (np.mean(table.data[rows], axis=0).astype(np.float32) if len(rows)
+              else np.zeros(width, np.float32))
     entities: dict[str, int] = {}
     for ent in span.ents:
         entities[ent.label_] = entities.get(ent.label_, 0) + 1
     counts: dict[str, int] = {}
     for signal in signals:
         counts[signal.family] = counts.get(signal.family, 0) + 1
-    return PassageFeatures(lemmas, offsets, vector, entities, counts, len(span))
+    return PassageFeatures(lemmas, offsets, vector, entities, counts, len(span), clause_cues(span))
 
 
 # --------------------------------------------------------------------------------------------- transformers
@@ -189,6 +280,9 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
                     # around them (a linear model cannot form this interaction by itself)
                     social = min(1.0, sum(counts[:4]) / SOCIAL_CONTEXT_HITS)
                     blocks.append(np.array([min(record.signals.get(f, 0), 3) * social for f in FAMILIES]))
+            if "clauses" in self.parts:
+                clauses = getattr(record, "clauses", {})
+                blocks.append(np.log1p([clauses.get(cue, 0) for cue in CLAUSE_CUES]))
             if "length" in self.parts:
                 blocks.append(np.array([np.log1p(record.n_tokens)]))
             rows.append(np.concatenate(blocks) if blocks else np.zeros(0))
@@ -206,6 +300,8 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
             names += [f"lexicon_{label}" for label in LEXICON]
             if "social_signals" in self.parts:
                 names += [f"signal_in_social_context_{family}" for family in FAMILIES]
+        if "clauses" in self.parts:
+            names += [f"clause_{cue}" for cue in CLAUSE_CUES]
         if "length" in self.parts:
             names.append("length")
         return names

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .classifier import KeywordBaseline, MarkerClassifier
+from .classifier import KeywordBaseline, MarkerClassifier, MarkerEnsemble
 from .corpus import label_matrix, read_gold, read_jsonl_records
 from .evaluate import calibration, evaluate_records, scores
 from .features import PassageFeatures, featurize
@@ -69,8 +69,8 @@ def train(
     log(f"featurizing {len(train_records)} training passages…")
     X = featurize_passages([r["text"] for r in train_records], n_process=n_process)
     Y = label_matrix(train_records)
-    classifier = MarkerClassifier(**(params or {}))
-    log("fitting (calibrated logistic regressions, thresholds by 5-fold cross-validation)…")
+    classifier: MarkerClassifier | MarkerEnsemble = MarkerClassifier(**params) if params else MarkerEnsemble()
+    log("fitting (calibrated logistic regressions in two views, thresholds by 5-fold cross-validation)…")
     classifier.fit(X, Y)
     oof = classifier.oof_proba_
     cv = scores(Y, (oof >= classifier.thresholds_).astype(int))
@@ -84,7 +84,7 @@ def train(
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "training_data": {"path": str(gold), "passages": len(train_records), "sha256": data_hash(train_records),
                           "extra": [str(p) for p in extra]},
-        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in classifier.get_params().items()},
+        "params": model_params(classifier),
         "thresholds": {label: float(t) for label, t in zip(LABELS, classifier.thresholds_)},
         "metrics": {"cross_validation_train": {"model": cv.to_dict(), "keyword_baseline": cv_baseline.to_dict(),
                                                "brier": calibration(Y, oof)[0]}},
@@ -100,6 +100,16 @@ def train(
     model_path, card_path = save_bundle(bundle, output, card)
     log(f"model written to {model_path} (card {card_path})")
     return json.loads(card_path.read_text(encoding="utf-8"))
+
+
+def model_params(classifier: MarkerClassifier | MarkerEnsemble) -> dict[str, Any]:
+    """The hyper-parameters of a fitted model as plain JSON (an ensemble lists each view's)."""
+    def plain(estimator: Any) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in estimator.get_params(deep=False).items()
+                if k != "members"}
+    if isinstance(classifier, MarkerEnsemble):
+        return {**plain(classifier), "members": [plain(m) for m in classifier.members_]}
+    return plain(classifier)
 
 
 def _corrections(path: str | os.PathLike[str], known: set[str]) -> list[dict[str, Any]]:
