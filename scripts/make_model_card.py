@@ -63,7 +63,8 @@ def main() -> None:
              f"- **Built**: {card['created']} with " + ", ".join(f"{k} {v}" for k, v in card["libraries"].items())
              + f"; training took {card.get('training_seconds', '?')} s on 2 CPU cores.",
              "- **Reproduce**: `balise train --report ../shared/real-dev/apriles-dev.jsonl` (deterministic: seeds "
-             "fixed; same data and library versions give the same file).", "",
+             "fixed; same data and library versions give the same coefficients, thresholds and predictions — checked "
+             "by retraining; the pickle bytes may differ).", "",
              "## Labels and thresholds", "", "| label | name | threshold |", "|---|---|---|"]
     lines += [f"| `{label}` | {LABEL_NAMES[label]} | {card['thresholds'][label]:.3f} |" for label in LABELS]
     lines += ["", "## Evaluation", "",
