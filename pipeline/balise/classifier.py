@@ -357,7 +357,7 @@ class MarkerEnsemble(BaseEstimator, ClassifierMixin):
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
     def lemma_row(self, record: PassageFeatures) -> Any:
-        return _RowsOfViews([m.lemma_row(record) for m in self.members_])[0]
+        return _ViewRows([m.lemma_row(record) for m in self.members_])
 
     def explain(
         self, record: PassageFeatures, label_index: int, top_k: int = 4, row: Any = None
@@ -410,6 +410,3 @@ class _RowsOfViews:
 
     def __getitem__(self, i: int) -> _ViewRows:
         return _ViewRows([m[i] for m in self.matrices])
-
-    def __len__(self) -> int:
-        return self.matrices[0].shape[0] if self.matrices else 0

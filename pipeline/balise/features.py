@@ -148,12 +148,15 @@ def clause_cues(span: Span) -> dict[str, int]:
             morph = token.morph
             if "Fut" in morph.get("Tense", []) or "Cnd" in morph.get("Mood", []):
                 counts["aim"] += 1
-            elif lemma in EFFECT_VERBS and _stated_as_fact(token):
-                counts["effect"] += 1
-            if lemma in CHANGE_VERBS and _stated_as_fact(token) and any(
-                c.lemma_.lower() in VIEW_NOUNS and c.dep_ in ("obj", "nsubj", "nsubj:pass") for c in token.children
-            ):
-                counts["changed_view"] += 1
+            elif (lemma in EFFECT_VERBS or lemma in CHANGE_VERBS) and _stated_as_fact(token):
+                # the parse chain is walked once per verb, for both cues
+                if lemma in EFFECT_VERBS:
+                    counts["effect"] += 1
+                if lemma in CHANGE_VERBS and any(
+                    c.lemma_.lower() in VIEW_NOUNS and c.dep_ in ("obj", "nsubj", "nsubj:pass")
+                    for c in token.children
+                ):
+                    counts["changed_view"] += 1
         elif lemma in ("afin", "vise", "objectif", "but") or (
             lemma == "pour" and token.dep_ == "mark" and "Inf" in token.head.morph.get("VerbForm", [])
         ):
@@ -281,8 +284,7 @@ class DenseFeatures(BaseEstimator, TransformerMixin):
                     social = min(1.0, sum(counts[:4]) / SOCIAL_CONTEXT_HITS)
                     blocks.append(np.array([min(record.signals.get(f, 0), 3) * social for f in FAMILIES]))
             if "clauses" in self.parts:
-                clauses = getattr(record, "clauses", {})
-                blocks.append(np.log1p([clauses.get(cue, 0) for cue in CLAUSE_CUES]))
+                blocks.append(np.log1p([record.clauses.get(cue, 0) for cue in CLAUSE_CUES]))
             if "length" in self.parts:
                 blocks.append(np.array([np.log1p(record.n_tokens)]))
             rows.append(np.concatenate(blocks) if blocks else np.zeros(0))
