@@ -58,9 +58,12 @@ def main() -> None:
           f"{int((A != F).sum())}, from the second: {int((B != F).sum())}")
     gold_spans = [[tuple(s) for s in gold[r["id"]]["signals"]] for r in double]
     second_spans = [[Signal(s[0], s[1], s[2], "") for s in r["second_signals"]] for r in double]
-    spans = signal_scores(gold_spans, second_spans)["all"]  # type: ignore[arg-type]
-    print(f"signal spans (overlap, same family), second against gold: precision {spans['precision']:.3f}, "
-          f"recall {spans['recall']:.3f}")
+    if any(second_spans):
+        spans = signal_scores(gold_spans, second_spans)["all"]  # type: ignore[arg-type]
+        print(f"signal spans (overlap, same family), second against gold: precision {spans['precision']:.3f}, "
+              f"recall {spans['recall']:.3f}")
+    else:
+        print("signal spans: not annotated in the second pass")
     if args.disagreements:
         with Path(args.disagreements).open("w", encoding="utf-8") as handle:
             for r, a, b in zip(double, A, B):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
+from balise.classifier import KEYWORDS
 from balise.corpus import corpus_stats, read_gold
 from balise.markers import LABELS
 
@@ -49,6 +50,14 @@ def main() -> None:
     for topic, count in stats["topics"].items():
         labelled = sum(1 for r in records if r["topic"] == topic and r["labels"])
         print(f"| {topic} | {count} | {labelled} |")
+    unlabelled = [r for r in records if not r["labels"]]
+    words = [w for keywords in KEYWORDS.values() for w in keywords]
+    tempting = sum(1 for r in unlabelled if any(w in r["text"].lower() for w in words))
+    off_topic = sum(1 for r in unlabelled if str(r["topic"]).startswith("off_"))
+    print(f"\nNear-misses: of the {len(unlabelled)} passages without a label, {tempting} "
+          f"({tempting / max(1, len(unlabelled)):.0%}) contain a word of the plain keyword list "
+          "(`balise.classifier.KEYWORDS`); "
+          f"{off_topic} are ordinary off-topic news and notices.")
 
 
 if __name__ == "__main__":

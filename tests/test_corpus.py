@@ -97,3 +97,35 @@ def test_label_review_keeps_the_split_and_records_every_change(tmp_path):
     rebuilt = {json.loads(line)["id"]: json.loads(line) for split in ("train", "dev")
                for line in (tmp_path / "gold" / f"{split}.jsonl").open()}
     assert rebuilt["t-001"]["labels"] == ["changement_social"] and rebuilt["t-003"]["labels"] == []
+
+
+def test_every_writer_belongs_to_one_campaign():
+    """Leave-one-campaign-out scores (compare_models, corpus_ablation) are only honest if no writer's passages
+    fall outside the campaigns or into two of them."""
+    import importlib.util
+    import sys
+
+    path = GOLD.parents[1] / "scripts" / "corpus_ablation.py"
+    spec = importlib.util.spec_from_file_location("corpus_ablation", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("corpus_ablation", module)
+    spec.loader.exec_module(module)
+    prefixes = [p for members in module.CAMPAIGNS.values() for p in members]
+    assert len(prefixes) == len(set(prefixes))
+    writers = {path.stem for path in (GOLD / "parts").glob("*.jsonl")}
+    assert writers <= set(prefixes), sorted(writers - set(prefixes))
+
+
+def test_double_annotation_files_match_the_gold():
+    """Every double-annotated passage is in the gold, and its adjudicated labels are the gold labels."""
+    import json
+
+    from balise.corpus import read_gold
+
+    gold = {r["id"]: r for r in read_gold(GOLD)}
+    for name in ("double-annotation-summaries.jsonl", "double-annotation-understated.jsonl"):
+        rows = [json.loads(line) for line in (GOLD / name).open(encoding="utf-8")]
+        assert rows
+        for row in rows:
+            assert gold[row["id"]]["labels"] == row["final"], (name, row["id"])
