@@ -31,6 +31,12 @@ def table(metrics: dict, title: str) -> list[str]:
     return lines
 
 
+def _member_param(card: dict, name: str) -> str:
+    """One hyperparameter of the views, or the distinct values joined by a slash."""
+    members = card["params"].get("members") or [card["params"]]
+    return "/".join(dict.fromkeys(str(m.get(name)) for m in members))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("card", nargs="?", default="models/balise-markers.json")
@@ -48,8 +54,10 @@ def main() -> None:
              "- **Output**: a calibrated probability for each of the six markers, a decision by a per-label "
              "threshold, the words that weighed for each positive label, and rule-based rupture-signal spans.",
              "- **Model**: a soft vote (mean of calibrated probabilities) of two views of each passage. Each view "
-             "is one logistic regression a label (scikit-learn, `class_weight=balanced`, C=16) with sigmoid "
-             "calibration (3-fold), over TF-IDF of lemma 1-2-grams joined to dense features. View 1 adds entity "
+             "is one logistic regression a label (scikit-learn, `class_weight=balanced`, "
+             f"C={_member_param(card, 'C')}) with sigmoid calibration (3-fold), over TF-IDF of lemma 1-2-grams "
+             f"joined to standardised dense features weighted {_member_param(card, 'dense_weight')} (a small "
+             "weight regularises them more than the words). View 1 adds entity "
              "counts, rupture-signal counts, counts of each marker's cue lemmas, signal counts scaled by the "
              "social-action vocabulary around them, clause cues read from spaCy's morphology and parse (a change "
              "stated as fact, an aim or a future, the public as the subject of an action, a changed view or "
@@ -107,11 +115,12 @@ def main() -> None:
               "- Known false positives: sport news about a local *club* can get `gouvernance` or `changement_social`; "
               "an administrative memo with *pour la première fois* and *ne … plus* can get `rupture` (technological "
               "or procedural novelty is not a rupture of social practice).",
-              "- Real project sheets: the model is precise but misses half or more of the labels that independent "
-              "annotators give (real texts state effects and access mechanisms in one clause of a long paragraph; "
-              "guide version 1.2 moved the corpus labels towards their reading, which raised macro-F1 there (see the "
-              "model selection table); "
-              "`gouvernance` has only 4 positives in the real sample, so its 0.0 there is a very noisy figure.", ""]
+              "- Real project sheets: the model ranks them fairly well (mean ROC AUC 0.83) but gives their labels "
+              "low probabilities, so at the tuned thresholds it is precise and misses most `beneficiaires` and "
+              "`changement_social` (real sheets state them in one general clause). Passages whose evidence is "
+              "one understated clause help most (see the campaign table above), but the gap remains wide. "
+              "`gouvernance` has only 4 positives in the real "
+              "sample, so its 0.0 there is a very noisy figure.", ""]
     out = card_path.with_suffix(".md")
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {out}")

@@ -290,8 +290,8 @@ WORDS_CUES_AND_VECTORS = ("vector", *WORDS_AND_CUES)
 def default_members() -> tuple[MarkerClassifier, ...]:
     """The two views of the shipped model (chosen by cross-validation on train, see the model card)."""
     return (
-        MarkerClassifier(dense_parts=WORDS_AND_CUES, C=16.0),
-        MarkerClassifier(dense_parts=WORDS_CUES_AND_VECTORS, C=16.0),
+        MarkerClassifier(dense_parts=WORDS_AND_CUES, C=32.0, dense_weight=0.03),
+        MarkerClassifier(dense_parts=WORDS_CUES_AND_VECTORS, C=32.0, dense_weight=0.03),
     )
 
 
