@@ -26,13 +26,8 @@ from balise.classifier import (
     MarkerClassifier,
     MarkerEnsemble,
 )
-from balise.corpus import label_matrix, read_gold, read_jsonl_records
-from balise.evaluate import Scores, _document_features, _document_proba, scores
-from balise.modelfile import ModelBundle
-from balise.preprocess import SPACY_MODEL, load_spacy
-from balise.tagger import Tagger
-from balise.train import featurize_passages
-from corpus_ablation import CAMPAIGNS  # scripts/ is on sys.path when this file is run
+from balise.evaluate import Scores, _document_proba, scores
+from corpus_ablation import EvaluationData, campaign_of  # scripts/ is on sys.path when this file is run
 
 FULL = ("vector", "entities", "signals", "lexicon", "social_signals", "length")
 CANDIDATES: dict[str, Callable[[], Any]] = {
@@ -75,21 +70,13 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
     args = parser.parse_args()
 
-    train, dev = read_gold(args.gold, "train"), read_gold(args.gold, "dev")
     started = time.perf_counter()
-    X_train = featurize_passages([r["text"] for r in train])
-    Y_train, Y_dev = label_matrix(train), label_matrix(dev)
-    print(f"featurized {len(train)} train passages in {time.perf_counter() - started:.0f} s")
-    nlp = load_spacy(SPACY_MODEL)
-    real = read_jsonl_records(args.real) if args.real else []
-    # dev and real data go through the same path as annotation (paragraphs, passages, any-passage rule)
-    probe = Tagger(ModelBundle(KeywordBaseline().fit([]), SPACY_MODEL, "probe", "0"), nlp=nlp)
-    dev_features = _document_features(probe, dev)
-    real_features = _document_features(probe, real) if real else []
-    Y_real = label_matrix(real) if real else None
-
-    campaign = {prefix: name for name, prefixes in CAMPAIGNS.items() for prefix in prefixes}
-    groups = [campaign.get(str(r["id"]).split("-")[0], "other") for r in train]
+    data = EvaluationData.load(args.gold, args.real)
+    X_train, Y_train, Y_dev, Y_real, real = data.X_train, data.Y_train, data.Y_dev, data.Y_real, data.real
+    dev_features, real_features = data.dev_features, data.real_features
+    print(f"featurized {len(data.train)} train passages and the evaluation documents in "
+          f"{time.perf_counter() - started:.0f} s")
+    groups = [campaign_of(r["id"]) for r in data.train]
     rows = []
     baseline = KeywordBaseline().fit([])
     rows.append(("(a) keyword baseline", scores(Y_train, baseline.predict(X_train)),

@@ -115,11 +115,7 @@ class MarkerClassifier(BaseEstimator, ClassifierMixin):
         tfidf = self.features_.transformer_list[0][1].named_steps["tfidf"]
         self.lemma_feature_names_ = tfidf.get_feature_names_out()
         self.n_lemma_features_ = len(self.lemma_feature_names_)
-        self.thresholds_ = np.full(len(LABELS), 0.5)
-        if tune_thresholds:
-            self.oof_proba_ = self.cross_val_proba(X, Y)
-            self.thresholds_ = tune_thresholds_f1(Y, self.oof_proba_)
-        return self
+        return _set_thresholds(self, X, Y, tune_thresholds)
 
     def cross_val_proba(self, X: Sequence[PassageFeatures], Y: np.ndarray) -> np.ndarray:
         """Out-of-fold probabilities on the training data (for thresholds and honest CV scores)."""
@@ -220,6 +216,15 @@ def _occurrences(record: PassageFeatures, gram: list[str]) -> list[tuple[int, in
     return spans
 
 
+def _set_thresholds(model: Any, X: Sequence[PassageFeatures], Y: np.ndarray, tune: bool) -> Any:
+    """Per-label thresholds that maximise F1 on the model's out-of-fold probabilities (0.5 when not tuned)."""
+    model.thresholds_ = np.full(len(LABELS), 0.5)
+    if tune:
+        model.oof_proba_ = model.cross_val_proba(X, Y)
+        model.thresholds_ = tune_thresholds_f1(Y, model.oof_proba_)
+    return model
+
+
 def tune_thresholds_f1(Y: np.ndarray, proba: np.ndarray, grid: np.ndarray = THRESHOLD_GRID) -> np.ndarray:
     """Per label, the threshold that maximises F1 on out-of-fold probabilities (middle of ties)."""
     thresholds = []
@@ -316,11 +321,7 @@ class MarkerEnsemble(BaseEstimator, ClassifierMixin):
         self.labels_ = list(LABELS)
         self.members_ = [clone(m).set_params(threshold_folds=self.threshold_folds, random_state=self.random_state)
                          .fit(X, Y, tune_thresholds=False) for m in templates]
-        self.thresholds_ = np.full(len(LABELS), 0.5)
-        if tune_thresholds:
-            self.oof_proba_ = self.cross_val_proba(X, Y)
-            self.thresholds_ = tune_thresholds_f1(Y, self.oof_proba_)
-        return self
+        return _set_thresholds(self, X, Y, tune_thresholds)
 
     def cross_val_proba(self, X: Sequence[PassageFeatures], Y: np.ndarray) -> np.ndarray:
         """Out-of-fold mean probabilities on the training data (same folds for every view)."""
