@@ -122,3 +122,48 @@ def test_clause_cues_read_tense_purpose_and_agency(nlp):
     assert future["effect"] == 0 and future["aim"] >= 1
     assert cues("Des retraités bénévoles animent les ateliers de lecture.")["public_acts"] == 1
     assert cues("Les familles bénéficient d'un colis chaque semaine.")["public_acts"] == 0
+
+
+def test_typographic_and_straight_apostrophes_give_the_same_lemmas(nlp):
+    """Web pages mostly use ’, the training corpus mostly '; both must reach the classifier as one vocabulary."""
+    from balise.features import featurize
+
+    straight = "Afin d'améliorer l'accueil, l'association s'appuie sur ce qu'ils savent jusqu'à l'été."
+    curly = straight.replace("'", "’")
+    assert featurize(nlp(curly)[:]).lemmas == featurize(nlp(straight)[:]).lemmas
+    assert "de" in featurize(nlp(curly)[:]).lemmas
+
+
+def test_participation_words_get_one_lemma_whatever_the_spelling(nlp):
+    """The lemmatizer does not know "co-" verbs ("co-construites" → "co-construiter"); each spelling would be a
+    feature of its own and the cue lexicon would never match them."""
+    from balise.features import LEXICON, featurize, lexicon_counts
+
+    def lemmas(text):
+        return featurize(nlp(text)[:]).lemmas
+
+    assert "co-construire" in lemmas("Les actions sont co-construites avec les familles.")
+    assert "co-construire" in lemmas("Les habitants coconstruisent le projet.")
+    assert "co-animer" in lemmas("Les parents co-animent les ateliers du mercredi.")
+    assert "co-construction" in lemmas("La coconstruction du service a pris un an.")
+    assert lemmas("la commune et la coordination") == ["le", "commune", "et", "le", "coordination"]
+    # ordinals are words, not numbers: "une première" is a rupture cue
+    assert "premier" in lemmas("C'est une première dans le département.")
+    peers = featurize(nlp("Des pairs-aidants et la pair-aidance.")[:])
+    assert lexicon_counts(peers.lemmas)[list(LEXICON).index("beneficiaires")] >= 3
+
+
+@pytest.mark.parametrize("label, text", [
+    ("beneficiaires", "Des pairs-aidants animent le groupe."),
+    ("beneficiaires", "Les jeunes gèrent eux-mêmes le local."),
+    ("gouvernance", "Le copilotage associe les locataires."),
+    ("accessibilite_service", "Il lutte contre le non-recours aux droits."),
+    ("accessibilite_service", "Chacun reçoit un suivi personnalisé."),
+    ("rupture", "C'est une première dans le département."),
+])
+def test_cues_once_dead_reach_the_lexicon(nlp, label, text):
+    """Cues that were written in a form the lemmatizer never produces ("pair-aidance", "personnalisé") and so
+    never counted."""
+    from balise.features import LEXICON, featurize, lexicon_counts
+
+    assert lexicon_counts(featurize(nlp(text)[:]).lemmas)[list(LEXICON).index(label)] >= 1

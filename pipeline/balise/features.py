@@ -6,6 +6,7 @@ into a feature matrix.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -24,11 +25,11 @@ ENTITY_LABELS = ("LOC", "ORG", "PER", "MISC")
 # lists carry knowledge of the field that a few thousand passages cannot, and transfer across writing styles.
 LEXICON: dict[str, tuple[str, ...]] = {
     "beneficiaires": (
-        "habitant", "usager", "bénéficiaire", "bénévole", "pair", "pair-aidance", "pair-aidant", "participatif",
-        "participation", "co-construire", "co-construction", "coconstruire", "coconstruction", "concevoir",
+        "habitant", "usager", "bénéficiaire", "bénévole", "pair", "pair aidance", "pair aidant", "participatif",
+        "participation", "co-construire", "co-construction", "co-concevoir", "co-animer", "co-écrire", "concevoir",
         "initiative", "impliquer", "implication", "associer", "acteur", "pouvoir de agir", "faire avec",
         "locataire", "résident", "citoyen", "atelier", "collectif", "expertise de usage", "témoignage",
-        "animer", "eux-mêmes", "elles-mêmes", "parent", "famille", "proposer", "imaginer", "savoir",
+        "animer", "lui même", "parent", "famille", "proposer", "imaginer", "savoir",
     ),
     "ancrage_territorial": (
         "quartier", "commune", "local", "localement", "territoire", "territorial", "village", "rural", "canton",
@@ -38,7 +39,7 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "centre social", "acteur local", "entreprise local", "ressource", "circuit court", "emploi local",
     ),
     "gouvernance": (
-        "gouvernance", "pilotage", "copilotage", "co-pilotage", "comité de pilotage", "collège", "scic",
+        "gouvernance", "pilotage", "co-piloter", "co-pilotage", "co-gestion", "co-décision", "comité de pilotage", "collège", "scic",
         "coopérative", "coopératif", "sociétaire", "vote", "voter", "voix", "personne", "conseil de administration",
         "assemblée", "instance", "décider", "décision", "collégial", "collégialement", "siéger", "représentant",
         "élire", "délibérer", "comité", "conseil", "gouverner", "administrateur", "bureau", "paritaire",
@@ -46,12 +47,12 @@ LEXICON: dict[str, tuple[str, ...]] = {
     "accessibilite_service": (
         "gratuit", "gratuitement", "gratuité", "tarif", "solidaire", "sans rendez-vous", "mobile", "itinérant",
         "aller vers", "domicile", "accompagnement", "accompagner", "accueil", "accueillir",
-        "permanence", "accès", "accéder", "non-recours", "simplifier", "personnalisé", "global", "proximité",
+        "permanence", "accès", "accéder", "non-recours", "simplifier", "personnaliser", "global", "proximité",
         "répit", "épicerie", "transport", "horaire", "ouvert", "orienter", "navette", "guichet unique",
         "démarche", "adapter", "adapté", "individualisé", "service", "prix", "coût", "déplacer", "venir chercher",
     ),
     "rupture": (
-        "désormais", "jusque ici", "auparavant", "au lieu de", "plutôt que", "première", "inédit", "pionnier",
+        "désormais", "jusque ici", "auparavant", "au lieu de", "plutôt que", "premier", "inédit", "pionnier",
         "innovant", "nouveau", "expérimenter", "expérimentation", "rompre", "repenser", "réinventer",
         "traditionnel", "traditionnellement", "habituel", "habituellement", "classique", "autrement", "inverser",
         "décloisonner", "transversal", "transversalité", "original", "contrairement", "jusque alors",
@@ -87,6 +88,26 @@ def lexicon_counts(lemmas: Sequence[str]) -> list[int]:
     return counts
 NUMBER = "<num>"
 
+# The French lemmatizer knows elided words with a straight apostrophe only ("d'" → "de"); with the typographic one
+# that most web pages use ("d’") it leaves them as they are, and the same sheet would get two vocabularies.
+ELISIONS = {
+    "c'": "ce", "d'": "de", "j'": "je", "l'": "le", "m'": "me", "n'": "ne", "qu'": "que", "s'": "se", "t'": "te",
+    "jusqu'": "jusque", "lorsqu'": "lorsque", "puisqu'": "puisque", "quoiqu'": "quoique", "presqu'": "presque",
+}
+ORDINALS = {"premier": "premier", "première": "premier", "premiers": "premier", "premières": "premier"}
+"""spaCy counts "première" as a number; in "une première dans le département" it is a rupture cue."""
+
+LEMMA_REPAIRS = {"non-recours": "non-recours", "recours": "recours"}
+"""Words the lemmatizer mangles ("recours" → "recour") in vocabulary that matters here."""
+
+CO_VERBS = (("constru", "construire"), ("conc", "concevoir"), ("conç", "concevoir"), ("anim", "animer"),
+            ("pilot", "piloter"), ("gér", "gérer"), ("gèr", "gérer"), ("financ", "financer"), ("élabor", "élaborer"),
+            ("écri", "écrire"), ("organis", "organiser"), ("décid", "décider"), ("rédig", "rédiger"),
+            ("évalu", "évaluer"), ("cré", "créer"), ("défini", "définir"), ("port", "porter"))
+_CO_WORD = re.compile(r"co-?((?:" + "|".join(stem for stem, _ in CO_VERBS) + r"|gest|décis|rédact)[a-zéèêàâîïôûç]*)")
+_NOUN_ENDINGS = ("tion", "tions", "sion", "sions", "age", "ages", "ement", "ements", "eur", "eurs", "euse", "euses",
+                 "ure", "ures", "ateur", "atrice", "atrices")
+
 # ------------------------------------------------------------------------------------------- clause cues
 # What a sentence *does* matters as much as its words: a change stated as fact is evidence of
 # changement_social, the same verb in a purpose clause or in the future is not; inhabitants who are the subject
@@ -113,7 +134,7 @@ PUBLIC_NOUNS = frozenset({
 PASSIVE_VERBS = frozenset({"bénéficier", "recevoir", "être", "avoir", "pouvoir", "devoir", "rester", "souffrir",
                            "vivre", "manquer", "subir", "attendre", "aller", "sembler", "orienter", "accueillir"})
 TAKE_PART_VERBS = frozenset({"associer", "impliquer", "consulter", "mobiliser", "inviter", "élire", "former"})
-CO_DESIGN_VERBS = frozenset({"co-construire", "coconstruire", "construire", "élaborer", "concevoir", "définir",
+CO_DESIGN_VERBS = frozenset({"co-construire", "construire", "élaborer", "concevoir", "définir",
                              "imaginer", "écrire", "rédiger", "décider", "choisir", "préparer", "organiser"})
 
 
@@ -194,13 +215,33 @@ class PassageFeatures:
 
 
 def normalise_lemma(token: Any) -> str | None:
-    """Lowercased lemma; numbers collapse to one symbol; punctuation and spaces are dropped."""
+    """Lowercased lemma; numbers collapse to one symbol (ordinals stay words: "une première"); punctuation and
+    spaces are dropped; elided words and "co-" compounds get one form whatever their spelling."""
     if token.is_space or token.is_punct:
         return None
-    if token.like_num or token.pos_ == "NUM":
+    lower = token.lower_.replace("’", "'")
+    if (token.like_num or token.pos_ == "NUM") and lower not in ORDINALS:
         return NUMBER
-    lemma = (token.lemma_ or token.text).lower().replace(" ", "_")
-    return lemma.replace("’", "'")
+    if lower in ORDINALS:
+        return ORDINALS[lower]
+    if lower in LEMMA_REPAIRS:
+        return LEMMA_REPAIRS[lower]
+    lemma = (token.lemma_ or token.text).lower().replace(" ", "_").replace("’", "'")
+    return ELISIONS.get(lemma) or co_compound(lower, token.pos_ in ("VERB", "AUX")) or lemma
+
+
+def co_compound(word: str, is_verb: bool = False) -> str | None:
+    """One form for the "co-" words of participation, however they are spelt or conjugated: "coconstruisent",
+    "co-construites" → "co-construire"; "co-animation", "coanimation" → "co-animation" (the lemmatizer does not
+    know them and invents "co-construiter"). None for any other word."""
+    match = _CO_WORD.fullmatch(word)
+    if match is None:
+        return None
+    rest = match.group(1)
+    if not is_verb and rest.endswith(_NOUN_ENDINGS):
+        return "co-" + (rest[:-1] if rest.endswith("s") else rest)
+    verb = next((verb for stem, verb in CO_VERBS if rest.startswith(stem)), None)
+    return "co-" + (verb or rest)
 
 
 def featurize(span: Span, signals: Sequence[Signal] = (), offset: int = 0) -> PassageFeatures:
