@@ -34,7 +34,8 @@ CAMPAIGNS: dict[str, tuple[str, ...]] = {
     "near-misses (w12, w20)": ("w12", "w20"),
     "database summaries (w13-w19)": tuple(f"w{i}" for i in range(13, 20)),
     "understated evidence (w21-w26, w33-w38)": tuple(f"w{i}" for i in (*range(21, 27), *range(33, 39))),
-    "ordinary news (w27-w32)": tuple(f"w{i}" for i in range(27, 33)),
+    "ordinary news (w27-w32, w47-w48)": tuple(f"w{i}" for i in (*range(27, 33), 47, 48)),
+    "database register (w39-w46)": tuple(f"w{i}" for i in range(39, 47)),
 }
 
 

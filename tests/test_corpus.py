@@ -124,7 +124,8 @@ def test_double_annotation_files_match_the_gold():
     from balise.corpus import read_gold
 
     gold = {r["id"]: r for r in read_gold(GOLD)}
-    for name in ("double-annotation-summaries.jsonl", "double-annotation-understated.jsonl"):
+    for name in ("double-annotation-summaries.jsonl", "double-annotation-understated.jsonl",
+                 "double-annotation-register.jsonl"):
         rows = [json.loads(line) for line in (GOLD / name).open(encoding="utf-8")]
         assert rows
         for row in rows:
