@@ -70,6 +70,11 @@ class EvaluationData:
                    _document_features(probe, real) if real else [], label_matrix(real) if real else None)
 
 
+def macro_f1_at(Y: np.ndarray, proba: np.ndarray, thresholds: np.ndarray) -> float:
+    """Macro-F1 of the decisions ``proba >= thresholds``."""
+    return scores(Y, (proba >= thresholds).astype(int)).macro_f1
+
+
 def mean_auc(Y: np.ndarray, proba: np.ndarray) -> float:
     return float(np.mean([roc_auc_score(Y[:, j], proba[:, j]) for j in range(Y.shape[1]) if 0 < Y[:, j].sum()
                           < len(Y)]))
@@ -93,12 +98,11 @@ def main() -> None:
             continue
         started = time.perf_counter()
         model = MarkerEnsemble().fit([x for x, k in zip(X, keep) if k], Y[keep])
-        dev_f1 = scores(Y_dev, (_document_proba(model, dev_features) >= model.thresholds_).astype(int)).macro_f1
+        dev_f1 = macro_f1_at(Y_dev, _document_proba(model, dev_features), model.thresholds_)
         line = f"| {name} | {int(keep.sum())} | {dev_f1:.3f} |"
         if real:
             proba = _document_proba(model, real_features)
-            real_f1 = scores(Y_real, (proba >= model.thresholds_).astype(int)).macro_f1
-            line += f" {real_f1:.3f} | {mean_auc(Y_real, proba):.3f} |"
+            line += f" {macro_f1_at(Y_real, proba, model.thresholds_):.3f} | {mean_auc(Y_real, proba):.3f} |"
         else:
             line += " | |"
         print(line, flush=True)

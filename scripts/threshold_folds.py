@@ -20,9 +20,9 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, KFold
 
 from balise.classifier import MarkerEnsemble, tune_thresholds_f1
-from balise.evaluate import _document_proba, scores
+from balise.evaluate import _document_proba
 
-from corpus_ablation import EvaluationData, campaign_of  # scripts/ is on sys.path when this file is run
+from corpus_ablation import EvaluationData, campaign_of, macro_f1_at  # scripts/ is on sys.path when run
 
 
 def main() -> None:
@@ -52,13 +52,10 @@ def main() -> None:
             fold_model = clone(model).fit([X[i] for i in train], Y[train], tune_thresholds=False)
             oof[test] = fold_model.predict_proba([X[i] for i in test])
         thresholds = tune_thresholds_f1(Y, oof)
-        line = (f"| {name} | {' '.join(f'{t:.2f}' for t in thresholds)} "
-                f"| {scores(Y, (oof >= thresholds).astype(int)).macro_f1:.3f} "
-                f"| {scores(data.Y_dev, (dev_proba >= thresholds).astype(int)).macro_f1:.3f} |")
-        if real_proba is not None:
-            line += f" {scores(data.Y_real, (real_proba >= thresholds).astype(int)).macro_f1:.3f} |"
-        else:
-            line += " |"
+        line = (f"| {name} | {' '.join(f'{t:.2f}' for t in thresholds)} | {macro_f1_at(Y, oof, thresholds):.3f} "
+                f"| {macro_f1_at(data.Y_dev, dev_proba, thresholds):.3f} |")
+        real_f1 = f" {macro_f1_at(data.Y_real, real_proba, thresholds):.3f}" if real_proba is not None else ""
+        line += real_f1 + " |"
         print(line, flush=True)
         print(f"  ({name}: {time.perf_counter() - started:.0f} s)", file=sys.stderr)
 

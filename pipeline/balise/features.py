@@ -39,7 +39,8 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "centre social", "acteur local", "entreprise local", "ressource", "circuit court", "emploi local",
     ),
     "gouvernance": (
-        "gouvernance", "pilotage", "co-piloter", "co-pilotage", "co-gestion", "co-décision", "comité de pilotage", "collège", "scic",
+        "gouvernance", "pilotage", "co-piloter", "co-pilotage", "co-gestion", "co-décision", "comité de pilotage",
+        "collège", "scic",
         "coopérative", "coopératif", "sociétaire", "vote", "voter", "voix", "personne", "conseil de administration",
         "assemblée", "instance", "décider", "décision", "collégial", "collégialement", "siéger", "représentant",
         "élire", "délibérer", "comité", "conseil", "gouverner", "administrateur", "bureau", "paritaire",
@@ -86,6 +87,8 @@ def lexicon_counts(lemmas: Sequence[str]) -> list[int]:
             if len(gram) == 1 or tuple(lemmas[i : i + len(gram)]) == gram:
                 counts[position] += 1
     return counts
+
+
 NUMBER = "<num>"
 
 # The French lemmatizer knows elided words with a straight apostrophe only ("d'" → "de"); with the typographic one
@@ -220,10 +223,10 @@ def normalise_lemma(token: Any) -> str | None:
     if token.is_space or token.is_punct:
         return None
     lower = token.lower_.replace("’", "'")
-    if (token.like_num or token.pos_ == "NUM") and lower not in ORDINALS:
-        return NUMBER
     if lower in ORDINALS:
         return ORDINALS[lower]
+    if token.like_num or token.pos_ == "NUM":
+        return NUMBER
     if lower in LEMMA_REPAIRS:
         return LEMMA_REPAIRS[lower]
     lemma = (token.lemma_ or token.text).lower().replace(" ", "_").replace("’", "'")
@@ -234,12 +237,12 @@ def co_compound(word: str, is_verb: bool = False) -> str | None:
     """One form for the "co-" words of participation, however they are spelt or conjugated: "coconstruisent",
     "co-construites" → "co-construire"; "co-animation", "coanimation" → "co-animation" (the lemmatizer does not
     know them and invents "co-construiter"). None for any other word."""
-    match = _CO_WORD.fullmatch(word)
+    match = _CO_WORD.fullmatch(word) if word.startswith("co") else None  # one test per token: keep it cheap
     if match is None:
         return None
     rest = match.group(1)
     if not is_verb and rest.endswith(_NOUN_ENDINGS):
-        return "co-" + (rest[:-1] if rest.endswith("s") else rest)
+        return "co-" + rest.removesuffix("s")
     verb = next((verb for stem, verb in CO_VERBS if rest.startswith(stem)), None)
     return "co-" + (verb or rest)
 
