@@ -41,7 +41,10 @@ def main() -> None:
             elif b in side and a not in side:
                 side[a] = side[b]
     new = [r for r in records if r["id"] not in side]
-    train, dev = stratified_split(new, dev_share=args.dev_share, seed=args.seed) if new else ([], [])
+    # the per-label dev minimum is for a whole corpus: applied to a new batch it would send all of a rare label to dev
+    minimum = 0 if side else 60
+    train, dev = (stratified_split(new, dev_share=args.dev_share, min_dev_positives=minimum, seed=args.seed)
+                  if new else ([], []))
     train += [r for r in records if side.get(r["id"]) == "train"]
     dev += [r for r in records if side.get(r["id"]) == "dev"]
     write_jsonl(sorted(train, key=lambda r: r["id"]), Path(args.out) / "train.jsonl")

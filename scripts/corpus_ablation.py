@@ -36,6 +36,7 @@ CAMPAIGNS: dict[str, tuple[str, ...]] = {
     "understated evidence (w21-w26, w33-w38)": tuple(f"w{i}" for i in (*range(21, 27), *range(33, 39))),
     "ordinary news (w27-w32, w47-w48)": tuple(f"w{i}" for i in (*range(27, 33), 47, 48)),
     "database register (w39-w46)": tuple(f"w{i}" for i in range(39, 47)),
+    "fields of local social action (w49-w56)": tuple(f"w{i}" for i in range(49, 57)),
 }
 
 
