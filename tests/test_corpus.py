@@ -97,6 +97,22 @@ def test_label_review_keeps_the_split_and_records_every_change(tmp_path):
     rebuilt = {json.loads(line)["id"]: json.loads(line) for split in ("train", "dev")
                for line in (tmp_path / "gold" / f"{split}.jsonl").open()}
     assert rebuilt["t-001"]["labels"] == ["changement_social"] and rebuilt["t-003"]["labels"] == []
+    # a later batch is split in proportion: its rare label is not all sent to dev to reach a whole-corpus minimum
+    import random
+
+    rng = random.Random(5)
+    words = ("accueil quartier mairie bus atelier jardin école famille voisin marché conseil crèche bailleur "
+             "parent navette repas stage emploi santé loisir").split()
+    batch = [{"id": f"u-{i:03d}", "text": " ".join(rng.choice(words) for _ in range(12)) + f" ({i}).",
+              "labels": ["gouvernance"] if i % 4 == 0 else [], "signals": [], "genre": "project_sheet",
+              "topic": "isolation"} for i in range(80)]
+    (parts / "u.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in batch), "utf-8")
+    run("scripts/build_gold.py", "--parts", str(parts), "--out", str(tmp_path / "gold"))
+    after = sides()
+    assert before["train"] <= after["train"] and before["dev"] <= after["dev"]
+    new_dev = [i for i in after["dev"] if i.startswith("u-")]
+    rare_in_dev = [i for i in new_dev if int(i[2:]) % 4 == 0]
+    assert 0 < len(rare_in_dev) < 10 and 10 <= len(new_dev) <= 30
 
 
 def test_every_writer_belongs_to_one_campaign():
