@@ -1,5 +1,6 @@
 """Honest evaluation: per-label precision, recall and F1, the keyword baseline beside the model, the most
-frequent confusions, calibration (Brier score, reliability table) and rupture-signal span scores.
+frequent confusions, calibration (Brier score, reliability table), ranking (ROC AUC, average precision: how well
+the probabilities order the items, whatever the thresholds) and rupture-signal span scores.
 
 Gold data is scored at the level it is annotated: a gold passage is one document made of that passage; a
 document of a real-data file (``id``, ``text``, ``labels``) is labelled by any of its passages.
@@ -57,6 +58,7 @@ class Evaluation:
     confusions: list[tuple[str, str, int]]
     brier: dict[str, float]
     reliability: list[dict[str, float]]
+    ranking: dict[str, dict[str, float | None]] = field(default_factory=dict)
     signals: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -67,6 +69,7 @@ class Evaluation:
             "confusions": [{"missed": a, "predicted_instead": b, "count": n} for a, b, n in self.confusions],
             "brier": {k: round(v, 4) for k, v in self.brier.items()},
             "reliability": self.reliability,
+            "ranking": self.ranking,
             "signals": self.signals,
         }
 
@@ -118,6 +121,22 @@ def calibration(Y: np.ndarray, proba: np.ndarray, bins: int = 10) -> tuple[dict[
                           "mean_predicted": round(float(flat_p[mask].mean()), 3),
                           "observed_rate": round(float(flat_y[mask].mean()), 3)})
     return brier, table
+
+
+def ranking(Y: np.ndarray, proba: np.ndarray) -> dict[str, dict[str, float | None]]:
+    """Per label, ROC AUC and average precision of the probabilities (``None`` when a label has no positive or
+    no negative item). They say whether reading the items in order of probability finds the label, which stays
+    useful where the thresholds, tuned on the training data, do not transfer."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    out: dict[str, dict[str, float | None]] = {}
+    for j, label in enumerate(LABELS):
+        defined = 0 < Y[:, j].sum() < len(Y)
+        out[label] = {
+            "roc_auc": round(float(roc_auc_score(Y[:, j], proba[:, j])), 4) if defined else None,
+            "average_precision": round(float(average_precision_score(Y[:, j], proba[:, j])), 4) if defined else None,
+        }
+    return out
 
 
 # --------------------------------------------------------------------------------------------- signals
@@ -183,13 +202,12 @@ def evaluate_records(tagger: Tagger, records: Sequence[dict[str, Any]], n_proces
     """Score the tagger and the keyword baseline on gold records (passages or whole documents)."""
     per_record = _document_features(tagger, records, n_process=n_process)
     Y = np.array([[int(label in r.get("labels", [])) for label in LABELS] for r in records], dtype=int)
-    classifier = tagger.bundle.classifier
-    proba = _document_proba(classifier, per_record)
-    P = (proba >= classifier.thresholds_).astype(int)
+    proba = _document_proba(tagger.bundle.classifier, per_record)
+    P = (proba >= np.array([tagger.thresholds[label] for label in LABELS])).astype(int)
     baseline = KeywordBaseline().fit([])
     B = (_document_proba(baseline, per_record) >= 0.5).astype(int)
     brier, table = calibration(Y, proba)
-    evaluation = Evaluation(scores(Y, P), scores(Y, B), confusions(Y, P), brier, table)
+    evaluation = Evaluation(scores(Y, P), scores(Y, B), confusions(Y, P), brier, table, ranking(Y, proba))
     if records and all("signals" in r for r in records):
         gold_signals = [[tuple(s) for s in r["signals"]] for r in records]
         evaluation.signals = signal_scores(gold_signals, [signals for _, signals in per_record])  # type: ignore[arg-type]
@@ -208,10 +226,14 @@ def format_evaluation(evaluation: Evaluation, title: str = "") -> str:
     """A plain-text report (the same numbers go to the model card)."""
     m, b = evaluation.model, evaluation.baseline
     lines = [title] if title else []
-    lines.append(f"{'label':24} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}   {'baseline F1':>11}")
+    lines.append(f"{'label':24} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}   {'baseline F1':>11}"
+                 f"   {'AUC':>6} {'AP':>6}")
     for label in LABELS:
         s, k = m.per_label[label], b.per_label[label]
-        lines.append(f"{label:24} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.support:8d}   {k.f1:11.3f}")
+        rank = evaluation.ranking.get(label, {})
+        auc, ap = (_number(rank.get(key)) for key in ("roc_auc", "average_precision"))
+        lines.append(f"{label:24} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.support:8d}   {k.f1:11.3f}"
+                     f"   {auc:>6} {ap:>6}")
     lines.append(f"{'macro F1':24} {'':6} {'':6} {m.macro_f1:6.3f} {m.n:8d}   {b.macro_f1:11.3f}")
     lines.append(f"{'micro F1':24} {'':6} {'':6} {m.micro_f1:6.3f} {'':8}   {b.micro_f1:11.3f}")
     lines.append("")
@@ -227,10 +249,14 @@ def format_evaluation(evaluation: Evaluation, title: str = "") -> str:
     return "\n".join(lines)
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def dump_errors(evaluation: Evaluation, path: str) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for error in evaluation.errors:
             handle.write(json.dumps(error, ensure_ascii=False) + "\n")
 
 
-__all__ = ["Evaluation", "evaluate_records", "format_evaluation", "scores", "signal_scores"]
+__all__ = ["Evaluation", "evaluate_records", "format_evaluation", "ranking", "scores", "signal_scores"]

@@ -1,0 +1,86 @@
+"""The evaluation the figures in the README and the model card come from: counts, calibration, ranking, spans."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from balise.cli import app
+from balise.evaluate import calibration, evaluate_records, ranking, scores, signal_scores
+from balise.markers import LABELS
+from balise.signals import Signal
+
+
+def test_scores_count_each_label_and_pool_them_for_micro():
+    Y = np.zeros((4, len(LABELS)), dtype=int)
+    P = np.zeros_like(Y)
+    Y[:2, 0] = 1            # beneficiaires: 2 positives, one found, one false alarm
+    P[[0, 2], 0] = 1
+    Y[:, 1] = 1             # ancrage_territorial: all found
+    P[:, 1] = 1
+    result = scores(Y, P)
+    first = result.per_label["beneficiaires"]
+    assert (first.precision, first.recall, first.f1, first.support) == (0.5, 0.5, 0.5, 2)
+    assert result.per_label["ancrage_territorial"].f1 == 1.0
+    assert result.per_label["gouvernance"].f1 == 0.0  # nothing to find, nothing found: counts as 0 in the macro
+    assert result.macro_f1 == pytest.approx((0.5 + 1.0) / len(LABELS))
+    assert result.micro_f1 == pytest.approx(2 * 5 / (2 * 5 + 1 + 1))
+
+
+def test_calibration_gives_brier_and_a_reliability_table():
+    Y = np.zeros((4, len(LABELS)), dtype=int)
+    Y[:2, 0] = 1
+    proba = np.full(Y.shape, 0.05)
+    proba[:, 0] = [0.95, 0.85, 0.15, 0.05]
+    brier, table = calibration(Y, proba)
+    assert brier["beneficiaires"] == pytest.approx(np.mean([0.05**2, 0.15**2, 0.15**2, 0.05**2]))
+    assert sum(row["n"] for row in table) == Y.size
+    top = next(row for row in table if row["bin"] == "0.9-1.0")
+    assert top["observed_rate"] == 1.0
+
+
+def test_ranking_is_independent_of_thresholds_and_undefined_without_both_classes():
+    Y = np.zeros((4, len(LABELS)), dtype=int)
+    Y[:2, 0] = 1
+    Y[2:, 1] = 1
+    proba = np.zeros(Y.shape)
+    proba[:, 0] = [0.30, 0.20, 0.10, 0.05]   # every positive above every negative, all under any threshold
+    proba[:, 1] = [0.30, 0.20, 0.10, 0.05]   # every positive below every negative
+    result = ranking(Y, proba)
+    assert result["beneficiaires"] == {"roc_auc": 1.0, "average_precision": 1.0}
+    assert result["ancrage_territorial"]["roc_auc"] == 0.0
+    assert result["gouvernance"] == {"roc_auc": None, "average_precision": None}
+
+
+def test_signal_spans_match_on_overlap_and_family():
+    gold = [[(0, 9, "contrast"), (40, 49, "contrast")]]
+    found = [[Signal(2, 9, "contrast", "ici"), Signal(40, 49, "first", "une première")]]
+    result = signal_scores(gold, found)
+    assert result["all"] == {"precision": 0.5, "recall": 0.5, "found": 2, "gold": 2}
+    assert result["contrast"]["precision"] == 1.0 and result["contrast"]["recall"] == 0.5
+    assert result["first"]["precision"] == 0.0
+
+
+def test_evaluate_command_reports_model_baseline_and_ranking(tmp_path, tagger):
+    rows = [
+        {"id": "a", "labels": ["ancrage_territorial", "accessibilite_service", "rupture"],
+         "text": "Jusqu'ici, les personnes âgées isolées devaient se rendre au CCAS. Désormais, une équipe mobile "
+                 "vient à leur rencontre dans les hameaux du canton, sans rendez-vous."},
+        {"id": "b", "labels": [],
+         "text": "Météo-France annonce des averses orageuses sur le littoral jeudi, avec des rafales à 80 km/h."},
+    ]
+    data = tmp_path / "gold.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    evaluation = evaluate_records(tagger, rows)
+    assert evaluation.ranking["accessibilite_service"]["roc_auc"] == 1.0  # the outreach passage outranks the weather
+    assert evaluation.ranking["gouvernance"]["roc_auc"] is None
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    header = result.output.splitlines()[1].split()
+    assert header[-2:] == ["AUC", "AP"] and "baseline" in header
+    as_json = CliRunner().invoke(app, ["evaluate", "--data", str(data), "--json"])
+    report = json.loads(as_json.output)
+    assert set(report) >= {"model", "keyword_baseline", "brier", "reliability", "ranking"}
+    assert report["model"]["n"] == 2
