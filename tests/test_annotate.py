@@ -116,6 +116,20 @@ def test_api_and_cli_give_the_same_result(tmp_path, tagger):
     assert json.loads((tmp_path / "summary.json").read_text())["documents_tagged"] == 1
 
 
+def test_cli_thresholds_change_decisions_and_are_recorded(tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", [{"id": "x", "text": FRENCH_1}])
+    strict = [arg for label in LABELS for arg in ("--threshold", f"{label}=0.9999")]
+    result = CliRunner().invoke(app, ["annotate", str(source), "-o", str(tmp_path / "strict.jsonl"), *strict])
+    assert result.exit_code == 0, result.output
+    row = read_lines(tmp_path / "strict.jsonl")[0]
+    assert row["labels"] == [] and row["model"]["thresholds"] == dict.fromkeys(LABELS, 0.9999)
+    assert all(p["evidence"] == [] for p in row["passages"])
+    bad = CliRunner().invoke(app, ["annotate", str(source), "-o", str(tmp_path / "bad.jsonl"),
+                                   "--threshold", "rupture=2"])
+    assert bad.exit_code != 0 and "between 0 and 1" in bad.output
+    assert not (tmp_path / "bad.jsonl").exists()
+
+
 def test_samples_quick_start(tmp_path, tagger):
     summary = annotate([SAMPLES], tmp_path / "samples.jsonl", tagger=tagger)
     rows = read_lines(tmp_path / "samples.jsonl")

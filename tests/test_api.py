@@ -74,3 +74,27 @@ def test_public_modules_are_mypy_clean():
     out = subprocess.run([sys.executable, "-m", "mypy", "--ignore-missing-imports", *paths],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stdout
+
+
+def test_thresholds_can_be_overridden_and_are_recorded(tagger):
+    from balise.tagger import Tagger, parse_thresholds
+
+    text = ("Jusqu'ici, les personnes âgées isolées devaient se rendre au CCAS. Désormais, une équipe mobile vient "
+            "à leur rencontre dans les hameaux du canton, sans rendez-vous.")
+    tuned = tagger(text)
+    score = tuned.passages[0].scores["gouvernance"]
+    assert "gouvernance" not in tuned.labels and "thresholds" not in tuned.to_dict()["model"]
+    lenient = Tagger(tagger.bundle, tagger.card, nlp=tagger.nlp, thresholds={"gouvernance": score * 0.9})
+    result = lenient(text)
+    assert "gouvernance" in result.labels and result.passages[0].scores == tuned.passages[0].scores
+    assert any(e.label == "gouvernance" for e in result.passages[0].evidence)  # evidence follows the decision
+    assert result.to_dict()["model"]["thresholds"] == {"gouvernance": pytest.approx(score * 0.9)}
+    assert lenient.thresholds["gouvernance"] == pytest.approx(score * 0.9)
+    assert lenient.thresholds["rupture"] == tagger.thresholds["rupture"]
+    strict = Tagger(tagger.bundle, tagger.card, nlp=tagger.nlp, thresholds=dict.fromkeys(balise.LABELS, 0.9999))
+    assert strict(text).labels == []
+    assert parse_thresholds(["rupture=0.3", " changement_social = 0.25 "]) == {"rupture": 0.3,
+                                                                             "changement_social": 0.25}
+    for bad in (["inconnu=0.2"], ["rupture=1"], ["rupture=0"], ["rupture=abc"], ["rupture"]):
+        with pytest.raises(InvalidInputError):
+            parse_thresholds(bad)

