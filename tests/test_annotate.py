@@ -128,6 +128,8 @@ def test_cli_thresholds_change_decisions_and_are_recorded(tmp_path):
                                    "--threshold", "rupture=2"])
     assert bad.exit_code != 0 and "between 0 and 1" in bad.output
     assert not (tmp_path / "bad.jsonl").exists()
+    watching = CliRunner().invoke(app, ["watch", "--db", str(tmp_path / "w.db"), "--threshold", "inconnu=0.2"])
+    assert watching.exit_code != 0 and "unknown label" in watching.output
 
 
 def test_samples_quick_start(tmp_path, tagger):

@@ -284,6 +284,7 @@ def watch(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Annotated corpus (JSON Lines) to "
                                                                           "append the new documents to.")] = None,
     model: Annotated[Optional[str], typer.Option(help="Model name or path (default: the bundled model).")] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option("--threshold", help=_THRESHOLD_HELP)] = None,
     duplicates: Annotated[bool, typer.Option("--duplicates/--no-duplicates", help="Also annotate near-duplicates "
                                                                                   "(syndicated copies).")] = False,
     delay: _Delay = 1.0,
@@ -306,11 +307,11 @@ def watch(
     settings = _fetch_settings(delay, connect_timeout, read_timeout, max_bytes, max_pdf_bytes, retries,
                                max_redirects, allow_private)
     tagger = None
-    if model is not None:
-        from .tagger import load
+    if model is not None or threshold:
+        from .tagger import load, parse_thresholds
 
         try:
-            tagger = load(model)
+            tagger = load(model, thresholds=parse_thresholds(threshold or []))
         except BaliseError as exc:
             _fail(str(exc))
     try:
