@@ -25,6 +25,7 @@ from balise.classifier import (
     KeywordBaseline,
     MarkerClassifier,
     MarkerEnsemble,
+    shipped_model,
 )
 from balise.evaluate import Scores, _document_proba, scores
 from corpus_ablation import EvaluationData, campaign_of  # scripts/ is on sys.path when this file is run
@@ -39,11 +40,10 @@ CANDIDATES: dict[str, Callable[[], Any]] = {
     "(d) soft vote, views at C=16, dense weight 0.2 (model of v0.2)":
         lambda: MarkerEnsemble(members=(MarkerClassifier(dense_parts=WORDS_AND_CUES, C=16.0),
                                         MarkerClassifier(dense_parts=WORDS_CUES_AND_VECTORS, C=16.0))),
-    "(c) view 1: (b) + entities, signals, lexicon, clause cues, C=32, w=0.03":
-        lambda: MarkerClassifier(dense_parts=WORDS_AND_CUES, C=32.0, dense_weight=0.03),
+    "(c) view 1: (b) + entities, signals, lexicon, clause cues, C=32, w=0.03 (shipped)": shipped_model,
     "(c) view 2: view 1 + vectors, C=32, w=0.03":
         lambda: MarkerClassifier(dense_parts=WORDS_CUES_AND_VECTORS, C=32.0, dense_weight=0.03),
-    "(d) soft vote of views 1 and 2 (shipped)": lambda: MarkerEnsemble(),
+    "(d) soft vote of views 1 and 2 (previously shipped)": lambda: MarkerEnsemble(),
 }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from balise.classifier import KeywordBaseline, MarkerEnsemble
+from balise.classifier import KeywordBaseline, shipped_model
 from balise.corpus import label_matrix, read_gold, read_jsonl_records
 from balise.evaluate import _document_features, _document_proba, scores
 from balise.features import PassageFeatures
@@ -98,7 +98,7 @@ def main() -> None:
         if not keep.any() or (keep.all() and left_out):
             continue
         started = time.perf_counter()
-        model = MarkerEnsemble().fit([x for x, k in zip(X, keep) if k], Y[keep])
+        model = shipped_model().fit([x for x, k in zip(X, keep) if k], Y[keep])
         dev_f1 = macro_f1_at(Y_dev, _document_proba(model, dev_features), model.thresholds_)
         line = f"| {name} | {int(keep.sum())} | {dev_f1:.3f} |"
         if real:

@@ -15,20 +15,61 @@ from balise.markers import LABEL_NAMES, LABELS
 
 def table(metrics: dict, title: str) -> list[str]:
     model, base = metrics["model"], metrics["keyword_baseline"]
-    lines = [f"#### {title}", "", "| label | precision | recall | F1 | support | keyword baseline F1 |",
-             "|---|---|---|---|---|---|"]
+    ranks = metrics.get("ranking", {})
+    extra = " ROC AUC | average precision |" if ranks else ""
+    lines = [f"#### {title}", "",
+             "| label | precision | recall | F1 | support | keyword baseline F1 |" + extra,
+             "|---|---|---|---|---|---|" + ("---|---|" if ranks else "")]
     for label in LABELS:
         m, b = model["per_label"][label], base["per_label"][label]
+        rank = ranks.get(label, {})
+        cells = f" {_figure(rank.get('roc_auc'))} | {_figure(rank.get('average_precision'))} |" if ranks else ""
         lines.append(f"| `{label}` | {m['precision']:.3f} | {m['recall']:.3f} | **{m['f1']:.3f}** | {m['support']} "
-                     f"| {b['f1']:.3f} |")
-    lines.append(f"| **macro** | | | **{model['macro_f1']:.3f}** | {model['n']} | {base['macro_f1']:.3f} |")
-    lines.append(f"| micro | | | {model['micro_f1']:.3f} | | {base['micro_f1']:.3f} |")
+                     f"| {b['f1']:.3f} |" + cells)
+    aucs = [r["roc_auc"] for r in ranks.values() if r.get("roc_auc") is not None]
+    mean_auc = f" mean {sum(aucs) / len(aucs):.3f} | |" if aucs else (" | |" if ranks else "")
+    lines.append(f"| **macro** | | | **{model['macro_f1']:.3f}** | {model['n']} | {base['macro_f1']:.3f} |"
+                 + mean_auc)
+    lines.append(f"| micro | | | {model['micro_f1']:.3f} | | {base['micro_f1']:.3f} |" + (" | |" if ranks else ""))
     lines.append("")
+    if ranks:
+        lines.append("ROC AUC and average precision score the probabilities without thresholds: how well reading "
+                     "the items in order of probability finds each label.")
+        lines.append("")
     if metrics.get("confusions"):
         lines.append("Most frequent confusions (gold label missed → label predicted instead): " + "; ".join(
             f"{c['missed']} → {c['predicted_instead']} ({c['count']})" for c in metrics["confusions"][:6]) + ".")
         lines.append("")
     return lines
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+CUE_FEATURES = ("entity counts, rupture-signal counts, counts of each marker's cue lemmas, signal counts scaled by "
+                "the social-action vocabulary around them, clause cues read from spaCy's morphology and parse (a "
+                "change stated as fact, an aim or a future, the public as the subject of an action, a changed view "
+                "or practice) and length")
+
+
+def _model_description(card: dict) -> str:
+    """The model bullet, from the parameters recorded in the card (one classifier or a soft vote of views)."""
+    C, weight = _member_param(card, "C"), _member_param(card, "dense_weight")
+    if card["params"].get("members"):
+        return ("- **Model**: a soft vote (mean of calibrated probabilities) of two views of each passage. Each "
+                "view is one logistic regression a label (scikit-learn, `class_weight=balanced`, "
+                f"C={C}) with sigmoid calibration (3-fold), over TF-IDF of lemma 1-2-grams joined to standardised "
+                f"dense features weighted {weight}. View 1 adds {CUE_FEATURES}; view 2 adds the mean word vector "
+                "to view 1. Thresholds are tuned per label on the mean by 5-fold cross-validation on the training "
+                "split only. Evidence is the mean word contribution over the views.")
+    dense = card["params"].get("dense_parts") or []
+    vectors = " and the mean word vector" if "vector" in dense else ""
+    return ("- **Model**: one logistic regression a label (scikit-learn, `class_weight=balanced`, "
+            f"C={C}) with sigmoid calibration (3-fold), over TF-IDF of lemma 1-2-grams joined to standardised "
+            f"dense features weighted {weight} (a small weight regularises them more than the words): "
+            f"{CUE_FEATURES}{vectors}. Thresholds are tuned per label by 5-fold cross-validation on the training "
+            "split only. Evidence is each n-gram's contribution to a label's logit.")
 
 
 def _member_param(card: dict, name: str) -> str:
@@ -53,17 +94,7 @@ def main() -> None:
              f"`{card['spacy_model']}` (lemmas, parse, entities, word vectors).",
              "- **Output**: a calibrated probability for each of the six markers, a decision by a per-label "
              "threshold, the words that weighed for each positive label, and rule-based rupture-signal spans.",
-             "- **Model**: a soft vote (mean of calibrated probabilities) of two views of each passage. Each view "
-             "is one logistic regression a label (scikit-learn, `class_weight=balanced`, "
-             f"C={_member_param(card, 'C')}) with sigmoid calibration (3-fold), over TF-IDF of lemma 1-2-grams "
-             f"joined to standardised dense features weighted {_member_param(card, 'dense_weight')} (a small "
-             "weight regularises them more than the words). View 1 adds entity "
-             "counts, rupture-signal counts, counts of each marker's cue lemmas, signal counts scaled by the "
-             "social-action vocabulary around them, clause cues read from spaCy's morphology and parse (a change "
-             "stated as fact, an aim or a future, the public as the subject of an action, a changed view or "
-             "practice) and length; view 2 adds the mean word vector to view 1. Thresholds are tuned per label on "
-             "the mean by 5-fold cross-validation on the training split only. Evidence is the mean word "
-             "contribution over the views.",
+             _model_description(card),
              f"- **Training data**: {card['training_data']['passages']} passages of `corpora/gold/train.jsonl` "
              f"(sha256 `{card['training_data']['sha256'][:16]}…`), original French written and annotated for the "
              "project (see `corpora/README.md`).",
@@ -102,6 +133,9 @@ def main() -> None:
         lines += ["## Model selection", "", Path(args.comparison).read_text(encoding="utf-8").strip(), ""]
     if args.speed:
         lines += ["## Speed", "", Path(args.speed).read_text(encoding="utf-8").strip(), ""]
+    real = next((v for k, v in metrics.items() if k.startswith("data:")), None)
+    real_aucs = [r["roc_auc"] for r in (real or {}).get("ranking", {}).values() if r.get("roc_auc") is not None]
+    real_auc = f" (mean ROC AUC {sum(real_aucs) / len(real_aucs):.2f})" if real_aucs else ""
     lines += ["## Limits", "",
               "- Trained on text written for the project by a small team: it has seen many genres and topics, but "
               "real texts are denser and less explicit, and the scores on real project sheets above are lower than "
@@ -115,12 +149,13 @@ def main() -> None:
               "- Known false positives: sport news about a local *club* can get `gouvernance` or `changement_social`; "
               "an administrative memo with *pour la première fois* and *ne … plus* can get `rupture` (technological "
               "or procedural novelty is not a rupture of social practice).",
-              "- Real project sheets: the model ranks them fairly well (mean ROC AUC 0.83) but gives their labels "
+              f"- Real project sheets: the model ranks them fairly well{real_auc} but gives their labels "
               "low probabilities, so at the tuned thresholds it is precise and misses most `beneficiaires` and "
               "`changement_social` (real sheets state them in one general clause). Passages whose evidence is "
-              "one understated clause help most (see the campaign table above), but the gap remains wide. "
-              "`gouvernance` has only 4 positives in the real "
-              "sample, so its 0.0 there is a very noisy figure.", ""]
+              "one understated clause help most (see the campaign table above), but the gap remains wide; a "
+              "study that needs recall can lower a label's threshold (`--threshold`, measured on a sample it has "
+              "labelled). `gouvernance` has only 4 positives in the real sample, so its figure there is very "
+              "noisy.", ""]
     out = card_path.with_suffix(".md")
     out.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {out}")

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, KFold
 
-from balise.classifier import MarkerEnsemble, tune_thresholds_f1
+from balise.classifier import shipped_model, tune_thresholds_f1
 from balise.evaluate import _document_proba
 
 from corpus_ablation import EvaluationData, campaign_of, macro_f1_at  # scripts/ is on sys.path when run
@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     data = EvaluationData.load(args.gold, args.real)
     X, Y = data.X_train, data.Y_train
-    model = MarkerEnsemble().fit(X, Y, tune_thresholds=False)
+    model = shipped_model().fit(X, Y, tune_thresholds=False)
     dev_proba = _document_proba(model, data.dev_features)
     real_proba = _document_proba(model, data.real_features) if data.real else None
     writers = np.array([str(r["id"]).split("-")[0] for r in data.train])

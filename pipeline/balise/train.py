@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .classifier import KeywordBaseline, MarkerClassifier, MarkerEnsemble
+from .classifier import KeywordBaseline, MarkerClassifier, MarkerEnsemble, shipped_model
 from .corpus import label_matrix, read_gold, read_jsonl_records
 from .evaluate import calibration, evaluate_records, scores
 from .features import PassageFeatures, featurize
@@ -69,8 +69,8 @@ def train(
     log(f"featurizing {len(train_records)} training passages…")
     X = featurize_passages([r["text"] for r in train_records], n_process=n_process)
     Y = label_matrix(train_records)
-    classifier: MarkerClassifier | MarkerEnsemble = MarkerClassifier(**params) if params else MarkerEnsemble()
-    log("fitting (calibrated logistic regressions in two views, thresholds by 5-fold cross-validation)…")
+    classifier: MarkerClassifier | MarkerEnsemble = MarkerClassifier(**params) if params else shipped_model()
+    log("fitting (calibrated logistic regressions, thresholds by 5-fold cross-validation)…")
     classifier.fit(X, Y)
     oof = classifier.oof_proba_
     cv = scores(Y, (oof >= classifier.thresholds_).astype(int))
