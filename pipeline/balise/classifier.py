@@ -267,6 +267,7 @@ class KeywordBaseline(BaseEstimator, ClassifierMixin):
 
     def fit(self, X: Sequence[PassageFeatures], Y: Any = None) -> KeywordBaseline:
         self.keywords_ = self.keywords or KEYWORDS
+        self.thresholds_ = np.full(len(LABELS), 0.5)  # a word is there (1.0) or not (0.0)
         return self
 
     def predict_proba(self, X: Sequence[PassageFeatures]) -> np.ndarray:
@@ -301,7 +302,7 @@ def shipped_model() -> MarkerClassifier:
 def default_members() -> tuple[MarkerClassifier, ...]:
     """The two views of the soft vote: words and cues, and the same plus word vectors."""
     return (
-        MarkerClassifier(dense_parts=WORDS_AND_CUES, C=32.0, dense_weight=0.03),
+        shipped_model(),
         MarkerClassifier(dense_parts=WORDS_CUES_AND_VECTORS, C=32.0, dense_weight=0.03),
     )
 

@@ -205,7 +205,7 @@ def evaluate_records(tagger: Tagger, records: Sequence[dict[str, Any]], n_proces
     proba = _document_proba(tagger.bundle.classifier, per_record)
     P = (proba >= np.array([tagger.thresholds[label] for label in LABELS])).astype(int)
     baseline = KeywordBaseline().fit([])
-    B = (_document_proba(baseline, per_record) >= 0.5).astype(int)
+    B = (_document_proba(baseline, per_record) >= baseline.thresholds_).astype(int)
     brier, table = calibration(Y, proba)
     evaluation = Evaluation(scores(Y, P), scores(Y, B), confusions(Y, P), brier, table, ranking(Y, proba))
     if records and all("signals" in r for r in records):

@@ -137,7 +137,7 @@ class Tagger:
         self._nlp = nlp
         self._detector: SignalDetector | None = None
         self.threshold_overrides = check_thresholds(thresholds or {})
-        tuned = np.asarray(getattr(bundle.classifier, "thresholds_", np.full(len(LABELS), 0.5)), dtype=float)
+        tuned = np.asarray(bundle.classifier.thresholds_, dtype=float)
         self._thresholds = np.array([self.threshold_overrides.get(label, t) for label, t in zip(LABELS, tuned)])
 
     @property
@@ -324,7 +324,6 @@ class Tagger:
             author=document.author,
             meta=dict(document.meta),
         )
-
 
     def _model_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"name": self.name, "version": self.version}
