@@ -16,22 +16,28 @@ from balise.markers import LABEL_NAMES, LABELS
 def table(metrics: dict, title: str) -> list[str]:
     model, base = metrics["model"], metrics["keyword_baseline"]
     ranks = metrics.get("ranking", {})
+    intervals = metrics.get("intervals", {})
     extra = " ROC AUC | average precision |" if ranks else ""
     lines = [f"#### {title}", "",
-             "| label | precision | recall | F1 | support | keyword baseline F1 |" + extra,
-             "|---|---|---|---|---|---|" + ("---|---|" if ranks else "")]
+             "| label | precision | recall | F1 | 95 % interval | support | keyword baseline F1 |" + extra,
+             "|---|---|---|---|---|---|---|" + ("---|---|" if ranks else "")]
     for label in LABELS:
         m, b = model["per_label"][label], base["per_label"][label]
         rank = ranks.get(label, {})
         cells = f" {_figure(rank.get('roc_auc'))} | {_figure(rank.get('average_precision'))} |" if ranks else ""
-        lines.append(f"| `{label}` | {m['precision']:.3f} | {m['recall']:.3f} | **{m['f1']:.3f}** | {m['support']} "
-                     f"| {b['f1']:.3f} |" + cells)
+        lines.append(f"| `{label}` | {m['precision']:.3f} | {m['recall']:.3f} | **{m['f1']:.3f}** | "
+                     f"{_span(intervals.get('per_label', {}).get(label))} | {m['support']} | {b['f1']:.3f} |" + cells)
     aucs = [r["roc_auc"] for r in ranks.values() if r.get("roc_auc") is not None]
     mean_auc = f" mean {sum(aucs) / len(aucs):.3f} | |" if aucs else (" | |" if ranks else "")
-    lines.append(f"| **macro** | | | **{model['macro_f1']:.3f}** | {model['n']} | {base['macro_f1']:.3f} |"
-                 + mean_auc)
-    lines.append(f"| micro | | | {model['micro_f1']:.3f} | | {base['micro_f1']:.3f} |" + (" | |" if ranks else ""))
+    lines.append(f"| **macro** | | | **{model['macro_f1']:.3f}** | {_span(intervals.get('macro_f1'))} | {model['n']} "
+                 f"| {base['macro_f1']:.3f} |" + mean_auc)
+    lines.append(f"| micro | | | {model['micro_f1']:.3f} | | | {base['micro_f1']:.3f} |" + (" | |" if ranks else ""))
     lines.append("")
+    if intervals:
+        lines.append(f"The 95 % interval is the percentile interval of F1 over {intervals['resamples']} bootstrap "
+                     f"samples of the {model['n']} items: two figures whose intervals overlap widely are not shown "
+                     "apart by this sample.")
+        lines.append("")
     if ranks:
         lines.append("ROC AUC and average precision score the probabilities without thresholds: how well reading "
                      "the items in order of probability finds each label.")
@@ -41,6 +47,10 @@ def table(metrics: dict, title: str) -> list[str]:
             f"{c['missed']} → {c['predicted_instead']} ({c['count']})" for c in metrics["confusions"][:6]) + ".")
         lines.append("")
     return lines
+
+
+def _span(values: list[float] | None) -> str:
+    return "–" if not values else f"{values[0]:.2f}–{values[1]:.2f}"
 
 
 def _figure(value: float | None) -> str:

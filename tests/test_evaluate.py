@@ -1,4 +1,5 @@
-"""The evaluation the figures in the README and the model card come from: counts, calibration, ranking, spans."""
+"""The evaluation the figures in the README and the model card come from: counts, calibration, ranking,
+bootstrap intervals, spans."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from balise.cli import app
-from balise.evaluate import calibration, evaluate_records, ranking, scores, signal_scores
+from balise.evaluate import bootstrap_intervals, calibration, evaluate_records, ranking, scores, signal_scores
 from balise.markers import LABELS
 from balise.signals import Signal
 
@@ -54,6 +55,38 @@ def test_ranking_is_independent_of_thresholds_and_undefined_without_both_classes
     assert result["gouvernance"] == {"roc_auc": None, "average_precision": None}
 
 
+def _noisy_predictions(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    Y = rng.integers(0, 2, (n, len(LABELS)))
+    return Y, np.where(rng.random(Y.shape) < 0.8, Y, 1 - Y)  # one decision in five is wrong
+
+
+def test_bootstrap_intervals_hold_the_figure_and_narrow_with_more_items():
+    Y, P = _noisy_predictions(80)
+    small = bootstrap_intervals(Y, P, resamples=500)
+    low, high = small["macro_f1"]
+    assert low < scores(Y, P).macro_f1 < high
+    for label in LABELS:
+        low, high = small["per_label"][label]
+        assert low <= scores(Y, P).per_label[label].f1 <= high
+    Y_big, P_big = _noisy_predictions(2000)
+    big = bootstrap_intervals(Y_big, P_big, resamples=500)
+    width = lambda interval: interval[1] - interval[0]  # noqa: E731
+    assert width(big["macro_f1"]) < width(small["macro_f1"]) / 3
+    assert bootstrap_intervals(Y, P, resamples=500) == small  # seeded
+    assert bootstrap_intervals(Y, P, resamples=500, seed=7) != small
+
+
+def test_bootstrap_intervals_are_exact_for_perfect_predictions_and_refuse_bad_settings():
+    Y, _ = _noisy_predictions(30)
+    perfect = bootstrap_intervals(Y, Y, resamples=200)
+    assert perfect["macro_f1"] == [1.0, 1.0]
+    with pytest.raises(ValueError):
+        bootstrap_intervals(Y, Y, resamples=0)
+    with pytest.raises(ValueError):
+        bootstrap_intervals(Y, Y, level=1.0)
+
+
 def test_signal_spans_match_on_overlap_and_family():
     gold = [[(0, 9, "contrast"), (40, 49, "contrast")]]
     found = [[Signal(2, 9, "contrast", "ici"), Signal(40, 49, "first", "une première")]]
@@ -79,8 +112,13 @@ def test_evaluate_command_reports_model_baseline_and_ranking(tmp_path, tagger):
     result = CliRunner().invoke(app, ["evaluate", "--data", str(data)])
     assert result.exit_code == 0, result.output
     header = result.output.splitlines()[1].split()
-    assert header[-2:] == ["AUC", "AP"] and "baseline" in header
+    assert header[-2:] == ["AUC", "AP"] and "baseline" in header and "interval" in header
+    assert "bootstrap samples of the 2 items" in result.output
     as_json = CliRunner().invoke(app, ["evaluate", "--data", str(data), "--json"])
     report = json.loads(as_json.output)
-    assert set(report) >= {"model", "keyword_baseline", "brier", "reliability", "ranking"}
+    assert set(report) >= {"model", "keyword_baseline", "brier", "reliability", "ranking", "intervals"}
     assert report["model"]["n"] == 2
+    low, high = report["intervals"]["macro_f1"]
+    assert low <= report["model"]["macro_f1"] <= high
+    bare = CliRunner().invoke(app, ["evaluate", "--data", str(data), "--json", "--resamples", "0"])
+    assert json.loads(bare.output)["intervals"] == {}

@@ -118,9 +118,12 @@ def evaluate(
     model: Annotated[Optional[str], typer.Option(help="Model name or path (default: the bundled model).")] = None,
     errors: Annotated[Optional[Path], typer.Option(help="Write the misclassified items to this JSONL file.")] = None,
     threshold: Annotated[Optional[list[str]], typer.Option("--threshold", help=_THRESHOLD_HELP)] = None,
+    resamples: Annotated[int, typer.Option("--resamples", min=0, help="Bootstrap samples for the 95% intervals "
+                                                                      "of F1 (0: none).")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full evaluation as JSON.")] = False,
 ) -> None:
-    """Per-label precision, recall, F1 and support, macro and micro F1, the keyword baseline, confusions."""
+    """Per-label precision, recall, F1 (with bootstrap intervals) and support, macro and micro F1, the keyword
+    baseline, confusions."""
     from .corpus import read_gold, read_jsonl_records
     from .evaluate import dump_errors, evaluate_records, format_evaluation
     from .tagger import load, parse_thresholds
@@ -131,7 +134,7 @@ def evaluate(
         if not records:
             _fail(f"no records in {data or gold} ({split})")
         tagger = load(model, thresholds=overrides)
-        result = evaluate_records(tagger, records)
+        result = evaluate_records(tagger, records, resamples=resamples)
     except (BaliseError, OSError) as exc:
         _fail(str(exc))
         return
