@@ -8,6 +8,7 @@ Rebuild the split afterwards:  python scripts/build_gold.py
 
 Run from the repository root:
     python scripts/apply_revision.py --version 1.2 review/changes-*.jsonl review/adjudication.jsonl
+    python scripts/apply_revision.py --version 1.2 --record revision-implicit.jsonl review18/changes-*.jsonl
 
 Several files may change the same passage: their changes apply in the order the files are given.
 """
@@ -44,6 +45,9 @@ def main() -> None:
     parser.add_argument("--version", required=True, help="guide version the review applies, e.g. 1.2")
     parser.add_argument("--parts", default="corpora/gold/parts")
     parser.add_argument("--labels", nargs="*", default=list(LABELS), help="apply changes to these labels only")
+    parser.add_argument("--record", default=None,
+                        help="name of the change record in corpora/gold (default revision-v<VERSION>.jsonl); a "
+                             "review of one campaign under the current guide gets its own record")
     args = parser.parse_args()
     changes = load_changes(args.changes)
     keep = set(args.labels)
@@ -67,7 +71,7 @@ def main() -> None:
                                  "reason": " | ".join(c.get("reason", "") for c in steps)})
         write_jsonl(records, path)
     missing = sorted(set(changes) - seen)
-    out = Path(args.parts).parent / f"revision-v{args.version}.jsonl"
+    out = Path(args.parts).parent / (args.record or f"revision-v{args.version}.jsonl")
     write_jsonl(sorted(revision, key=lambda r: r["id"]), out)
     print(f"{len(revision)} passages changed, written to {out}"
           + (f"; {len(missing)} unknown ids skipped: {missing[:5]}" if missing else ""))

@@ -37,6 +37,7 @@ CAMPAIGNS: dict[str, tuple[str, ...]] = {
     "ordinary news (w27-w32, w47-w48)": tuple(f"w{i}" for i in (*range(27, 33), 47, 48)),
     "database register (w39-w46)": tuple(f"w{i}" for i in range(39, 47)),
     "fields of local social action (w49-w56)": tuple(f"w{i}" for i in range(49, 57)),
+    "implicit evidence (w57-w64)": tuple(f"w{i}" for i in range(57, 65)),
 }
 
 

@@ -141,7 +141,8 @@ def test_double_annotation_files_match_the_gold():
 
     gold = {r["id"]: r for r in read_gold(GOLD)}
     for name in ("double-annotation-summaries.jsonl", "double-annotation-understated.jsonl",
-                 "double-annotation-register.jsonl", "double-annotation-fields.jsonl"):
+                 "double-annotation-register.jsonl", "double-annotation-fields.jsonl",
+                 "double-annotation-implicit.jsonl"):
         rows = [json.loads(line) for line in (GOLD / name).open(encoding="utf-8")]
         assert rows
         for row in rows:
