@@ -129,6 +129,14 @@ def main() -> None:
         lines += [f"| {r['bin']} | {r['n']} | {r['mean_predicted']:.3f} | {r['observed_rate']:.3f} |"
                   for r in dev["reliability"]]
         lines.append("")
+        if dev.get("by_genre"):
+            lines += ["#### Dev by genre", "",
+                      "Micro-F1 over each genre's label decisions (a small genre lacks some labels, so no macro) "
+                      "and the share of passages whose whole label set is right.", "",
+                      "| genre | passages | with a label | micro-F1 | label set right |", "|---|---|---|---|---|"]
+            lines += [f"| {genre} | {row['n']} | {row['labelled']} | {row['micro_f1']:.3f} | {row['exact']:.3f} |"
+                      for genre, row in dev["by_genre"].items()]
+            lines.append("")
         if dev.get("signals"):
             lines += ["#### Rupture signals on dev (span overlap, same family)", "",
                       "| family | precision | recall | found | gold |", "|---|---|---|---|---|"]

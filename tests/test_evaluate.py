@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from balise.cli import app
-from balise.evaluate import bootstrap_intervals, calibration, evaluate_records, ranking, scores, signal_scores
+from balise.evaluate import bootstrap_intervals, by_group, calibration, evaluate_records, ranking, scores, signal_scores
 from balise.markers import LABELS
 from balise.signals import Signal
 
@@ -85,6 +85,20 @@ def test_bootstrap_intervals_are_exact_for_perfect_predictions_and_refuse_bad_se
         bootstrap_intervals(Y, Y, resamples=0)
     with pytest.raises(ValueError):
         bootstrap_intervals(Y, Y, level=1.0)
+
+
+def test_by_group_scores_each_genre_on_its_own_items():
+    Y = np.zeros((5, len(LABELS)), dtype=int)
+    P = np.zeros_like(Y)
+    Y[0, 0] = P[0, 0] = 1          # sheet: right
+    Y[1, 1] = 1                    # sheet: missed
+    P[2, 4] = 1                    # press: false alarm on an unlabelled item
+    groups = ["project_sheet", "project_sheet", "press_regional", "press_regional", "project_sheet"]
+    result = by_group(Y, P, groups)
+    assert list(result) == ["project_sheet", "press_regional"]  # largest group first
+    third = pytest.approx(2 / 3, abs=1e-3)
+    assert result["project_sheet"] == {"n": 3, "labelled": 2, "micro_f1": third, "exact": third}
+    assert result["press_regional"]["micro_f1"] == 0.0 and result["press_regional"]["exact"] == 0.5
 
 
 def test_signal_spans_match_on_overlap_and_family():

@@ -61,6 +61,7 @@ class Evaluation:
     reliability: list[dict[str, float]]
     ranking: dict[str, dict[str, float | None]] = field(default_factory=dict)
     intervals: dict[str, Any] = field(default_factory=dict)
+    by_genre: dict[str, dict[str, float]] = field(default_factory=dict)
     signals: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -73,6 +74,7 @@ class Evaluation:
             "reliability": self.reliability,
             "ranking": self.ranking,
             "intervals": self.intervals,
+            "by_genre": self.by_genre,
             "signals": self.signals,
         }
 
@@ -116,6 +118,20 @@ def bootstrap_intervals(Y: np.ndarray, P: np.ndarray, resamples: int = 1000, lev
 
     return {"level": level, "resamples": resamples, "seed": seed, "macro_f1": interval(f1.mean(axis=1)),
             "per_label": {label: interval(f1[:, j]) for j, label in enumerate(LABELS)}}
+
+
+def by_group(Y: np.ndarray, P: np.ndarray, groups: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Per group (a genre): items, items with a label, micro-F1 over its label decisions and the share of items
+    whose whole label set is right. Micro rather than macro: a small group lacks some labels altogether."""
+    out = {}
+    for group in sorted(set(groups), key=lambda g: (-list(groups).count(g), g)):
+        mask = np.array([g == group for g in groups])
+        y, p = Y[mask], P[mask]
+        tp, fp, fn = int(np.sum(p & y)), int(np.sum(p & (1 - y))), int(np.sum((1 - p) & y))
+        out[group] = {"n": int(mask.sum()), "labelled": int(y.any(axis=1).sum()),
+                      "micro_f1": round(2 * tp / (2 * tp + fp + fn), 4) if tp + fp + fn else 1.0,
+                      "exact": round(float(np.mean((y == p).all(axis=1))), 4)}
+    return out
 
 
 def confusions(Y: np.ndarray, P: np.ndarray, top: int = 8) -> list[tuple[str, str, int]]:
@@ -238,6 +254,8 @@ def evaluate_records(tagger: Tagger, records: Sequence[dict[str, Any]], n_proces
     brier, table = calibration(Y, proba)
     evaluation = Evaluation(scores(Y, P), scores(Y, B), confusions(Y, P), brier, table, ranking(Y, proba),
                             bootstrap_intervals(Y, P, resamples) if resamples else {})
+    if records and all(r.get("genre") for r in records):
+        evaluation.by_genre = by_group(Y, P, [str(r["genre"]) for r in records])
     if records and all("signals" in r for r in records):
         gold_signals = [[tuple(s) for s in r["signals"]] for r in records]
         evaluation.signals = signal_scores(gold_signals, [signals for _, signals in per_record])  # type: ignore[arg-type]
@@ -277,6 +295,11 @@ def format_evaluation(evaluation: Evaluation, title: str = "") -> str:
     lines.append("Most frequent confusions (gold missed → predicted instead):")
     for a, c, n in evaluation.confusions:
         lines.append(f"  {a} → {c}: {n}")
+    if evaluation.by_genre:
+        lines.append("By genre (micro F1 over the label decisions; exact: share of items whose label set is right):")
+        for genre, row in evaluation.by_genre.items():
+            lines.append(f"  {genre:22} n {row['n']:5d}  with a label {row['labelled']:5d}  micro F1 "
+                         f"{row['micro_f1']:.3f}  exact {row['exact']:.3f}")
     if evaluation.signals:
         lines.append("Rupture signals (overlap match):")
         for family, s in evaluation.signals.items():
@@ -303,5 +326,5 @@ def dump_errors(evaluation: Evaluation, path: str) -> None:
             handle.write(json.dumps(error, ensure_ascii=False) + "\n")
 
 
-__all__ = ["Evaluation", "bootstrap_intervals", "evaluate_records", "format_evaluation", "ranking", "scores",
+__all__ = ["Evaluation", "bootstrap_intervals", "by_group", "evaluate_records", "format_evaluation", "ranking", "scores",
            "signal_scores"]
