@@ -136,3 +136,40 @@ def test_evaluate_command_reports_model_baseline_and_ranking(tmp_path, tagger):
     assert low <= report["model"]["macro_f1"] <= high
     bare = CliRunner().invoke(app, ["evaluate", "--data", str(data), "--json", "--resamples", "0"])
     assert json.loads(bare.output)["intervals"] == {}
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_real_gap_ceiling_is_the_best_threshold_on_the_items_themselves():
+    gap = _script("real_gap")
+    y = np.array([1, 1, 0, 0, 1, 0])
+    assert gap.ceiling_f1(y, np.array([0.9, 0.8, 0.1, 0.2, 0.7, 0.3])) == pytest.approx(1.0)  # separable
+    # positives at 0.9, 0.35, 0.05; negatives at 0.4, 0.3, 0.2: the best threshold (0.35, or 0.05) gives F1 2/3
+    assert gap.ceiling_f1(y, np.array([0.9, 0.35, 0.3, 0.2, 0.05, 0.4])) == pytest.approx(2 / 3)
+    assert gap.ceiling_f1(np.zeros(3, dtype=int), np.array([0.1, 0.2, 0.3])) == 0.0
+
+
+def test_real_gap_cuts_each_document_into_passages_sentences_and_windows(tagger):
+    gap = _script("real_gap")
+    records = [{"text": "Les habitants ont conçu l'épicerie. Ils la tiennent trois soirs par semaine. "
+                        "Le CCAS prête le local."},
+               {"text": "Le club a gagné dimanche."}]
+    units = gap.unit_features(tagger, records)
+    assert [len(u) for u in units["passage"]] == [1, 1]
+    assert [len(u) for u in units["sentence"]] == [3, 1]
+    assert [len(u) for u in units["two sentences"]] == [3, 1]
+    assert units["two sentences"][0][0].lemmas[-1] == units["sentence"][0][1].lemmas[-1]  # window = sentences 1-2
+    scores = gap.document_scores(tagger, units["sentence"])
+    per_sentence = tagger.bundle.classifier.predict_proba(units["sentence"][0])
+    assert np.allclose(scores[0], per_sentence.max(axis=0))  # a document scores its best unit
+    assert scores.shape == (2, len(LABELS))
