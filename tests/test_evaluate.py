@@ -173,3 +173,16 @@ def test_real_gap_cuts_each_document_into_passages_sentences_and_windows(tagger)
     per_sentence = tagger.bundle.classifier.predict_proba(units["sentence"][0])
     assert np.allclose(scores[0], per_sentence.max(axis=0))  # a document scores its best unit
     assert scores.shape == (2, len(LABELS))
+
+
+def test_real_gap_pads_each_labelled_passage_with_an_unlabelled_one():
+    gap = _script("real_gap")
+    records = [{"id": "a", "text": "Les habitants tiennent l'épicerie.", "labels": ["beneficiaires"]},
+               {"id": "b", "text": "Le club a gagné.", "labels": []},
+               {"id": "c", "text": "Une navette gratuite dessert les hameaux.", "labels": ["accessibilite_service"]}]
+    padded = gap.padded(records, seed=1)
+    assert [(r["id"], r["labels"]) for r in padded] == [("a", ["beneficiaires"]), ("c", ["accessibilite_service"])]
+    for original, joined in zip((records[0], records[2]), padded):
+        assert original["text"] in joined["text"] and "Le club a gagné." in joined["text"]
+        assert "\n" not in joined["text"]  # one paragraph, so one passage, as in a real sheet
+    assert padded == gap.padded(records, seed=1)  # seeded
