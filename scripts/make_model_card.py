@@ -152,10 +152,9 @@ def main() -> None:
     if args.speed:
         lines += ["## Speed", "", Path(args.speed).read_text(encoding="utf-8").strip(), ""]
     real = next((v for k, v in metrics.items() if k.startswith("data:")), None)
-    real_aucs = [r["roc_auc"] for r in (real or {}).get("ranking", {}).values() if r.get("roc_auc") is not None]
-    real_auc = f" (mean ROC AUC {sum(real_aucs) / len(real_aucs):.2f})" if real_aucs else ""
-    ranked = sorted(((r["roc_auc"], label) for label, r in (real or {}).get("ranking", {}).items()
-                     if r.get("roc_auc") is not None))
+    ranked = sorted((r["roc_auc"], label) for label, r in (real or {}).get("ranking", {}).items()
+                    if r.get("roc_auc") is not None)
+    real_auc = f" (mean ROC AUC {sum(auc for auc, _ in ranked) / len(ranked):.2f})" if ranked else ""
     weakest = " and ".join(f"`{label}` ({auc:.2f})" for auc, label in ranked[:2]) or "the rarer labels"
     lines += ["## Limits", "",
               "- Trained on text written for the project by a small team: it has seen many genres and topics, but "

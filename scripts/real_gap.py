@@ -20,34 +20,35 @@ is low, the scores do not separate the documents, and better thresholds cannot c
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import f1_score, precision_recall_curve, roc_auc_score
+from sklearn.metrics import precision_recall_curve
 
+from balise.corpus import read_gold, read_jsonl_records
+from balise.evaluate import _document_proba, ranking, scores
 from balise.extract import normalise_text
 from balise.features import PassageFeatures, featurize
 from balise.markers import LABELS
-from balise.preprocess import paragraph_spans, sentence_chunks
-from balise.signals import Signal, signals_of
+from balise.preprocess import paragraph_spans
+from balise.signals import Signal
 from balise.tagger import Tagger, load
 
 UNITS = ("passage", "sentence", "two sentences")
 
 
 def unit_features(tagger: Tagger, records: Sequence[dict[str, Any]]) -> dict[str, list[list[PassageFeatures]]]:
-    """Features of every unit of each record, for each way of cutting it (one spaCy pass per paragraph)."""
+    """Features of every unit of each record, for each way of cutting it (one spaCy pass per paragraph; passages
+    go through the same path as annotation)."""
     texts = [normalise_text(r["text"]) for r in records]
     items = [(text[start:end], i) for i, text in enumerate(texts) for start, end in paragraph_spans(text)]
     out: dict[str, list[list[PassageFeatures]]] = {unit: [[] for _ in records] for unit in UNITS}
     for doc, i in tagger.nlp.pipe(items, as_tuples=True, batch_size=64):
-        tagger.detector(doc)
-        signals = signals_of(doc, 0)
+        passages, _spans, signals = tagger._passages_of(doc, 0)
         sentences = list(doc.sents)
-        out["passage"][i] += [_features(chunk, signals) for chunk in sentence_chunks(doc)]
+        out["passage"][i] += passages
         out["sentence"][i] += [_features(s, signals) for s in sentences]
         out["two sentences"][i] += [_features(doc[s.start : sentences[min(k + 1, len(sentences) - 1)].end], signals)
                                     for k, s in enumerate(sentences)]
@@ -59,14 +60,8 @@ def _features(span: Any, signals: Sequence[Signal]) -> PassageFeatures:
 
 
 def document_scores(tagger: Tagger, per_record: list[list[PassageFeatures]]) -> np.ndarray:
-    flat = [f for units in per_record for f in units]
-    proba = tagger.bundle.classifier.predict_proba(flat) if flat else np.zeros((0, len(LABELS)))
-    scores, position = np.zeros((len(per_record), len(LABELS))), 0
-    for i, units in enumerate(per_record):
-        if units:
-            scores[i] = proba[position : position + len(units)].max(axis=0)
-        position += len(units)
-    return scores
+    """A document's score for a label is that of its best unit, as in `balise evaluate`."""
+    return _document_proba(tagger.bundle.classifier, [(units, []) for units in per_record])
 
 
 def ceiling_f1(y: np.ndarray, scores: np.ndarray) -> float:
@@ -78,30 +73,25 @@ def ceiling_f1(y: np.ndarray, scores: np.ndarray) -> float:
     return float(f1.max())
 
 
-def report(name: str, Y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> tuple[str, dict[str, float]]:
+def report(name: str, Y: np.ndarray, proba: np.ndarray, thresholds: np.ndarray) -> tuple[str, dict[str, float]]:
     header = ("| label | positives | F1 at shipped threshold | ROC AUC | median score of positives | threshold "
               f"| ceiling F1 ({name}) |")
     lines = [header, "|---|---|---|---|---|---|---|"]
-    tuned, aucs, ceilings = [], [], []
+    tuned = scores(Y, (proba >= thresholds).astype(int))
+    aucs = ranking(Y, proba)
+    ceilings = [ceiling_f1(Y[:, j], proba[:, j]) for j in range(len(LABELS))]
     for j, label in enumerate(LABELS):
-        y, s = Y[:, j], scores[:, j]
-        f1 = f1_score(y, s >= thresholds[j], zero_division=0)
-        auc = roc_auc_score(y, s) if 0 < y.sum() < len(y) else float("nan")
-        ceiling = ceiling_f1(y, s)
+        y, s, auc = Y[:, j], proba[:, j], aucs[label]["roc_auc"]
         median = float(np.median(s[y == 1])) if y.any() else float("nan")
-        tuned.append(f1), aucs.append(auc), ceilings.append(ceiling)
-        lines.append(f"| {label} | {int(y.sum())} | {f1:.3f} | {auc:.3f} | {median:.3f} | {thresholds[j]:.3f} "
-                     f"| {ceiling:.3f} |")
-    summary = {"macro_f1": float(np.mean(tuned)), "mean_auc": float(np.nanmean(aucs)),
+        lines.append(f"| {label} | {int(y.sum())} | {tuned.per_label[label].f1:.3f} "
+                     f"| {float('nan') if auc is None else auc:.3f} | {median:.3f} | {thresholds[j]:.3f} "
+                     f"| {ceilings[j]:.3f} |")
+    defined = [r["roc_auc"] for r in aucs.values() if r["roc_auc"] is not None]
+    summary = {"macro_f1": tuned.macro_f1, "mean_auc": float(np.mean(defined)) if defined else float("nan"),
                "ceiling_macro_f1": float(np.mean(ceilings))}
     lines.append(f"| macro | | {summary['macro_f1']:.3f} | {summary['mean_auc']:.3f} | | "
                  f"| {summary['ceiling_macro_f1']:.3f} |")
     return "\n".join(lines), summary
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
 
 
 def padded(records: Sequence[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]:
@@ -129,9 +119,9 @@ def main() -> None:
     args = parser.parse_args()
     tagger = load(args.model)
     thresholds = np.array([tagger.thresholds[label] for label in LABELS])
-    dev = read_jsonl(Path(args.gold) / "dev.jsonl")
+    dev = read_gold(args.gold, "dev")
     sets = {"dev": dev, "dev, each labelled passage joined to an unlabelled one": padded(dev, args.seed),
-            Path(args.data).stem: read_jsonl(Path(args.data))}
+            Path(args.data).stem: read_jsonl_records(args.data)}
     summaries = []
     for name, records in sets.items():
         Y = np.array([[int(label in r.get("labels", [])) for label in LABELS] for r in records])
